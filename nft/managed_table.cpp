@@ -1,0 +1,178 @@
+#include "nft/managed_table.h"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cerrno>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "nft/kernel_errors.h"
+#include "nft/ruleset_batch.h"
+
+namespace ctnft {
+namespace {
+
+uint32_t wanted_flags(bool keep, bool owner_flag) {
+    if (!owner_flag) return 0;
+    return keep ? (kTableFlagOwner | kTableFlagPersist) : kTableFlagOwner;
+}
+
+int count_rules_cb(const nlmsghdr* nlh, void* data) {
+    auto* count = static_cast<std::size_t*>(data);
+    if (!nlh) *count = 0;
+    else ++*count;
+    return MNL_CB_OK;
+}
+
+int gen_attr_cb(const nlattr* attr, void* data) {
+    if (mnl_attr_get_type(attr) == NFTA_GEN_ID && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+        *static_cast<const nlattr**>(data) = attr;
+    return MNL_CB_OK;
+}
+
+int gen_cb(const nlmsghdr* nlh, void* data) {
+    if (!nlh) return MNL_CB_OK;
+    const nlattr* id = nullptr;
+    if (mnl_attr_parse(nlh, sizeof(nfgenmsg), gen_attr_cb, &id) < 0 || !id) return MNL_CB_ERROR;
+    *static_cast<uint32_t*>(data) = ntohl(mnl_attr_get_u32(id));
+    return MNL_CB_OK;
+}
+
+}  // namespace
+
+ManagedTable::ManagedTable(RulesetSpec spec, bool keep, bool owner_flag)
+    : spec_(std::move(spec)),
+      flags_(wanted_flags(keep, owner_flag)),
+      expected_rules_(counting_rules(spec_).size()),
+      reader_(spec_.family, spec_.table) {}
+
+Status ManagedTable::open() { return sock_.open(); }
+
+Status ManagedTable::commit_ruleset(bool exists, bool keep_values, const std::vector<ChainInfo>& chains,
+                                    uint16_t& refused) {
+    Batch batch(sock_.next_seq());
+    if (exists && keep_values) {
+        // Same chains: flush the rules and add them again; counters, declared without
+        // NLM_F_EXCL, keep their values. Chains and counters we no longer want go.
+        std::size_t count = 0;
+        bool missing = false;
+        if (Status s = reader_.read(sock_, scratch_, count, missing); !s) return s;
+        add_table(batch, spec_.family, spec_.table, flags_);
+        add_flush_rules(batch, spec_.family, spec_.table);
+        for (const auto& chain : chains)
+            if (std::none_of(spec_.hooks.begin(), spec_.hooks.end(),
+                             [&](Hook h) { return chain_name(h) == chain.name; }))
+                add_delete_chain(batch, spec_.family, spec_.table, chain.name);
+        const auto rules = counting_rules(spec_);
+        for (std::size_t i = 0; i < count; ++i)
+            if (std::none_of(rules.begin(), rules.end(), [&](const CountingRule& r) { return r.counter == scratch_[i].name; }))
+                add_delete_counter(batch, spec_.family, spec_.table, scratch_[i].name);
+    } else {
+        if (exists) add_delete_table(batch, spec_.family, spec_.table);
+        add_table(batch, spec_.family, spec_.table, flags_);
+    }
+    add_ruleset(batch, spec_);
+    return sock_.commit(batch, &refused);
+}
+
+Status ManagedTable::create() {
+    TableInfo info;
+    if (Status s = get_table(sock_, spec_.family, spec_.table, info); !s) return s;
+    if (info.exists && (info.flags & kTableFlagOwner) && info.owner != sock_.portid())
+        return Status::error("table " + std::string(to_string(spec_.family)) + " " + spec_.table +
+                                 " is owned by another process (netlink port " + std::to_string(info.owner) +
+                                 "): another collectd or program manages it; stop that one or choose another Table",
+                             EPERM);
+
+    bool keep_values = false;
+    std::vector<ChainInfo> chains;
+    if (info.exists) {
+        // Chains whose hook or priority differ cannot be changed in place: replace the table then.
+        if (Status s = list_chains(sock_, spec_.family, spec_.table, chains); !s) return s;
+        keep_values = std::all_of(chains.begin(), chains.end(), [&](const ChainInfo& c) {
+            for (Hook h : spec_.hooks)
+                if (chain_name(h) == c.name)
+                    return c.base && c.hook == hook_number(h) && c.priority == spec_.priority && c.type == "filter";
+            return true;
+        });
+    }
+
+    for (;;) {
+        uint16_t refused = kNoMessage;
+        Status s = commit_ruleset(info.exists, keep_values, chains, refused);
+        if (s) break;
+        if (s.code() != EOPNOTSUPP || refused != NFT_MSG_NEWTABLE) return s;
+        if (keep_values) {
+            // The kernel cannot change an existing table's owner flag: replace the table.
+            keep_values = false;
+        } else if (flags_ != 0) {
+            // An older kernel without the owner (5.12) or persist (6.9) flag: an unowned table,
+            // which the plugin watches and repairs instead.
+            flags_ = 0;
+        } else {
+            return s;
+        }
+    }
+    verified_genid_ = 0;
+    if (!owned()) generation(verified_genid_);
+    return {};
+}
+
+Status ManagedTable::generation(uint32_t& genid) {
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(sock_.request_buffer(), NFT_MSG_GETGEN, AF_UNSPEC, 0, sock_.next_seq());
+    Status s = sock_.query(nlh, gen_cb, &genid);
+    if (!s) return Status::error(explain_kernel_error(s.code(), kNoMessage, "nf_tables generation"), s.code());
+    return {};
+}
+
+Status ManagedTable::check_rules(bool& intact) {
+    RulePtr rule(nftnl_rule_alloc());
+    nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, spec_.table.c_str());
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(sock_.request_buffer(), NFT_MSG_GETRULE, nfproto(spec_.family), NLM_F_DUMP,
+                                          sock_.next_seq());
+    nftnl_rule_nlmsg_build_payload(nlh, rule.get());
+    std::size_t rules = 0;
+    Status s = sock_.dump(nlh, count_rules_cb, &rules);
+    if (!s) return Status::error(explain_kernel_error(s.code(), kNoMessage, "rules of table " + spec_.table), s.code());
+    intact = rules == expected_rules_;
+    return {};
+}
+
+Status ManagedTable::read(std::vector<CounterValue>& values, std::size_t& count, std::string& repaired) {
+    repaired.clear();
+    bool missing = false;
+    if (Status s = reader_.read(sock_, values, count, missing); !s) return s;
+    if (missing) {
+        repaired = "the table was removed by someone else";
+    } else if (count != expected_rules_) {
+        repaired = "the table holds " + std::to_string(count) + " counters instead of " + std::to_string(expected_rules_);
+    } else if (!owned()) {
+        // Nobody else can touch an owned table. An unowned one may have lost its rules (`nft flush
+        // table`) while its counters stay: check whenever the ruleset generation moved.
+        uint32_t genid = 0;
+        if (Status s = generation(genid); !s) return s;
+        if (genid != verified_genid_) {
+            bool intact = false;
+            if (Status s = check_rules(intact); !s) return s;
+            if (!intact) repaired = "the table's rules were removed by someone else";
+            if (Status s = generation(verified_genid_); !s) return s;
+        }
+    }
+    if (repaired.empty()) return {};
+    if (Status s = create(); !s) return s;
+    bool still_missing = false;
+    return reader_.read(sock_, values, count, still_missing);
+}
+
+Status ManagedTable::remove() {
+    TableInfo info;
+    if (Status s = get_table(sock_, spec_.family, spec_.table, info); !s) return s;
+    if (!info.exists) return {};
+    Batch batch(sock_.next_seq());
+    add_delete_table(batch, spec_.family, spec_.table);
+    Status s = sock_.commit(batch);
+    if (!s && s.code() == ENOENT) return {};
+    return s;
+}
+
+}  // namespace ctnft

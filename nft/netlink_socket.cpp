@@ -1,0 +1,225 @@
+#include "nft/netlink_socket.h"
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <libnftnl/common.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "nft/kernel_errors.h"
+
+namespace ctnft {
+namespace {
+
+// Large enough for any single message we build (a rule has a handful of expressions).
+constexpr std::size_t kMaxMessage = 8192;
+// Netlink dumps fill at most 32 KiB per datagram; larger replies are reported, not cut.
+constexpr std::size_t kReceiveBuffer = 64 * 1024;
+// Replies to a big batch or dump wait here; acks beyond it would be lost (ENOBUFS).
+constexpr int kSocketBuffer = 1 << 20;
+constexpr int kMaxDumpRetries = 3;
+
+}  // namespace
+
+Batch::Batch(uint32_t first_seq) : begin_seq_(first_seq), seq_(first_seq) {
+    buf_.resize(kMaxMessage);
+    nftnl_batch_begin(buf_.data(), seq_++);
+    used_ = NLMSG_ALIGN(reinterpret_cast<nlmsghdr*>(buf_.data())->nlmsg_len);
+}
+
+void Batch::account_pending() {
+    if (!pending_) return;
+    used_ += NLMSG_ALIGN(pending_->nlmsg_len);
+    pending_ = nullptr;
+}
+
+nlmsghdr* Batch::add(uint16_t type, uint16_t family, uint16_t flags, std::string what) {
+    account_pending();
+    buf_.resize(used_ + kMaxMessage);
+    const uint32_t seq = seq_++;
+    last_offset_ = used_;
+    pending_ = nftnl_nlmsg_build_hdr(buf_.data() + used_, type, family, flags, seq);
+    messages_.push_back({seq, type, std::move(what)});
+    return pending_;
+}
+
+void Batch::finish() {
+    account_pending();
+    // Only the last message asks for an ack: the kernel reports errors for every message anyway,
+    // and one ack per message would flood the receive buffer on large batches.
+    if (!messages_.empty()) reinterpret_cast<nlmsghdr*>(buf_.data() + last_offset_)->nlmsg_flags |= NLM_F_ACK;
+    buf_.resize(used_ + kMaxMessage);
+    nftnl_batch_end(buf_.data() + used_, seq_++);
+    used_ += NLMSG_ALIGN(reinterpret_cast<nlmsghdr*>(buf_.data() + used_)->nlmsg_len);
+}
+
+Status NetlinkSocket::open(int timeout_ms) {
+    close();
+    MnlSocketPtr sock(mnl_socket_open(NETLINK_NETFILTER));
+    if (!sock) return Status::error(std::string("opening a netlink socket: ") + std::strerror(errno), errno);
+    if (mnl_socket_bind(sock.get(), 0, MNL_SOCKET_AUTOPID) < 0)
+        return Status::error(std::string("binding the netlink socket: ") + std::strerror(errno), errno);
+
+    const int fd = mnl_socket_get_fd(sock.get());
+    timeval tv{};
+    tv.tv_sec = timeout_ms / 1000;
+    tv.tv_usec = (timeout_ms % 1000) * 1000;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    // Best effort: FORCE needs CAP_NET_ADMIN, the plain option is capped by rmem_max.
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &kSocketBuffer, sizeof kSocketBuffer) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kSocketBuffer, sizeof kSocketBuffer);
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &kSocketBuffer, sizeof kSocketBuffer) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSocketBuffer, sizeof kSocketBuffer);
+    // Acks without a copy of the request: smaller replies.
+    int one = 1;
+    mnl_socket_setsockopt(sock.get(), NETLINK_CAP_ACK, &one, sizeof one);
+
+    portid_ = mnl_socket_get_portid(sock.get());
+    seq_ = static_cast<uint32_t>(time(nullptr));
+    buf_.resize(kReceiveBuffer);
+    request_.resize(kMaxMessage);
+    sock_ = std::move(sock);
+    return {};
+}
+
+void NetlinkSocket::close() { sock_.reset(); }
+
+Status NetlinkSocket::send(const void* data, std::size_t size) {
+    if (!sock_) return Status::error("netlink socket is not open", EBADF);
+    const ssize_t sent = mnl_socket_sendto(sock_.get(), data, size);
+    if (sent < 0) return Status::error(std::string("sending to the kernel: ") + std::strerror(errno), errno);
+    if (static_cast<std::size_t>(sent) != size) return Status::error("sending to the kernel: short write", EIO);
+    return {};
+}
+
+Status NetlinkSocket::receive(std::size_t& size, bool wait) {
+    const int fd = mnl_socket_get_fd(sock_.get());
+    // MSG_TRUNC makes the kernel return the real length, so an oversized reply is seen, not cut.
+    const ssize_t n = recv(fd, buf_.data(), buf_.size(), MSG_TRUNC | (wait ? 0 : MSG_DONTWAIT));
+    if (n < 0) {
+        const int err = errno;
+        if (err == EAGAIN || err == EWOULDBLOCK)
+            return Status::error(wait ? "no answer from the kernel in time" : "nothing queued",
+                                 wait ? ETIMEDOUT : EAGAIN);
+        return Status::error(std::string("receiving from the kernel: ") + std::strerror(err), err);
+    }
+    if (static_cast<std::size_t>(n) > buf_.size()) {
+        drain();
+        return Status::error("a reply of " + std::to_string(n) + " bytes is larger than the receive buffer (" +
+                                 std::to_string(buf_.size()) + ")",
+                             EMSGSIZE);
+    }
+    size = static_cast<std::size_t>(n);
+    return {};
+}
+
+void NetlinkSocket::drain() {
+    const int fd = mnl_socket_get_fd(sock_.get());
+    while (recv(fd, buf_.data(), buf_.size(), MSG_DONTWAIT | MSG_TRUNC) > 0) {
+    }
+}
+
+Status NetlinkSocket::commit(Batch& batch, uint16_t* refused_type) {
+    uint16_t ignored = kNoMessage;
+    if (!refused_type) refused_type = &ignored;
+    *refused_type = kNoMessage;
+    batch.finish();
+    // Replies to an earlier request that timed out must not be read as this batch's verdict.
+    drain();
+    if (Status s = send(batch.data(), batch.size()); !s) return s;
+
+    const auto& messages = batch.messages();
+    const uint32_t last_seq = messages.empty() ? batch.begin_seq() : messages.back().seq;
+    Status first_error;
+    // The kernel processes a batch inside sendmsg(), so every reply is queued before we read:
+    // the last message's ack (it alone carries NLM_F_ACK) closes the conversation, and an error
+    // on the batch-begin sequence number is all there is when the whole batch was refused.
+    bool wait = true;
+    for (;;) {
+        std::size_t size = 0;
+        Status r = receive(size, wait);
+        if (!r) {
+            if (!first_error.ok()) return first_error;
+            return Status::error(explain_kernel_error(r.code(), kNoMessage, "nf_tables transaction"), r.code());
+        }
+        wait = false;
+        int left = static_cast<int>(size);
+        for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf_.data()); mnl_nlmsg_ok(nlh, left);
+             nlh = mnl_nlmsg_next(nlh, &left)) {
+            if (nlh->nlmsg_pid != portid_ || nlh->nlmsg_type != NLMSG_ERROR) continue;
+            if (nlh->nlmsg_seq < batch.begin_seq() || nlh->nlmsg_seq > last_seq) continue;
+            if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nlmsgerr))) continue;
+            const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+            const int err = -e->error;
+            if (err != 0 && first_error.ok()) {
+                const Batch::Message* refused = nullptr;
+                for (const auto& m : messages)
+                    if (m.seq == nlh->nlmsg_seq) refused = &m;
+                *refused_type = refused ? refused->type : kNoMessage;
+                first_error = refused ? Status::error(explain_kernel_error(err, refused->type, refused->what), err)
+                                      : Status::error(explain_kernel_error(err, kNoMessage, "nf_tables transaction"), err);
+            }
+            if (nlh->nlmsg_seq == batch.begin_seq() && err != 0) return first_error;
+            if (nlh->nlmsg_seq == last_seq) return first_error;
+        }
+    }
+}
+
+Status NetlinkSocket::run_request(const nlmsghdr* request, Callback cb, void* data, bool& interrupted) {
+    interrupted = false;
+    drain();
+    if (Status s = send(request, request->nlmsg_len); !s) return s;
+    const bool is_dump = (request->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+    const uint32_t seq = request->nlmsg_seq;
+    for (;;) {
+        std::size_t size = 0;
+        if (Status r = receive(size, true); !r) return r;
+        int left = static_cast<int>(size);
+        for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf_.data()); mnl_nlmsg_ok(nlh, left);
+             nlh = mnl_nlmsg_next(nlh, &left)) {
+            // Anything not addressed to this request (a late reply to a request that timed out) is skipped.
+            if (nlh->nlmsg_pid != portid_ || nlh->nlmsg_seq != seq) continue;
+            if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
+            if (nlh->nlmsg_type == NLMSG_DONE) return {};
+            if (nlh->nlmsg_type == NLMSG_ERROR) {
+                if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nlmsgerr)))
+                    return Status::error("a truncated error reply from the kernel", EPROTO);
+                const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+                if (e->error == 0) return {};
+                return Status::error(std::strerror(-e->error), -e->error);
+            }
+            if (nlh->nlmsg_type < NLMSG_MIN_TYPE) continue;
+            const int rc = cb(nlh, data);
+            if (rc == MNL_CB_ERROR) return Status::error("a malformed reply from the kernel", EPROTO);
+            if (rc == MNL_CB_STOP || !is_dump) {
+                if (!is_dump) return {};
+                drain();
+                return {};
+            }
+        }
+    }
+}
+
+Status NetlinkSocket::dump(const nlmsghdr* request, Callback cb, void* data) {
+    if (!sock_) return Status::error("netlink socket is not open", EBADF);
+    for (int attempt = 0;; ++attempt) {
+        bool interrupted = false;
+        Status s = run_request(request, cb, data, interrupted);
+        if (!s || !interrupted || attempt + 1 >= kMaxDumpRetries) return s;
+        // The ruleset changed under the dump: callers restart from a clean slate.
+        const int rc = cb(nullptr, data);
+        if (rc == MNL_CB_ERROR) return Status::error("a malformed reply from the kernel", EPROTO);
+    }
+}
+
+Status NetlinkSocket::query(const nlmsghdr* request, Callback cb, void* data) {
+    if (!sock_) return Status::error("netlink socket is not open", EBADF);
+    bool interrupted = false;
+    return run_request(request, cb, data, interrupted);
+}
+
+}  // namespace ctnft

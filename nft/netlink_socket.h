@@ -1,0 +1,95 @@
+// The one place that talks netlink to nf_tables (and ctnetlink): requests, dumps and atomic
+// batches on a single socket, with sequence numbers and port ids checked and a bounded wait.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <linux/netlink.h>
+
+#include "nft/nftnl_ptr.h"
+#include "nft/status.h"
+
+namespace ctnft {
+
+// One atomic nf_tables transaction under construction.
+class Batch {
+public:
+    explicit Batch(uint32_t first_seq);
+
+    // Starts the next message and returns its header; build the payload into it before the next
+    // call. `what` names the object for error messages ("table ip conntrack_stats").
+    nlmsghdr* add(uint16_t type, uint16_t family, uint16_t flags, std::string what);
+
+    struct Message {
+        uint32_t seq;
+        uint16_t type;
+        std::string what;
+    };
+    const std::vector<Message>& messages() const { return messages_; }
+    uint32_t begin_seq() const { return begin_seq_; }
+    // Closes the batch; data() and size() are then the bytes to send.
+    void finish();
+    const char* data() const { return buf_.data(); }
+    std::size_t size() const { return used_; }
+    uint32_t next_seq() const { return seq_; }
+
+private:
+    void account_pending();
+    std::vector<char> buf_;
+    std::size_t used_ = 0;
+    std::size_t last_offset_ = 0;
+    nlmsghdr* pending_ = nullptr;
+    uint32_t begin_seq_;
+    uint32_t seq_;
+    std::vector<Message> messages_;
+};
+
+class NetlinkSocket {
+public:
+    using Callback = int (*)(const nlmsghdr* nlh, void* data);  // MNL_CB_OK / MNL_CB_STOP / MNL_CB_ERROR
+
+    NetlinkSocket() = default;
+    NetlinkSocket(const NetlinkSocket&) = delete;
+    NetlinkSocket& operator=(const NetlinkSocket&) = delete;
+
+    // Opens a NETLINK_NETFILTER socket; every wait for the kernel ends after timeout_ms.
+    Status open(int timeout_ms = 2000);
+    void close();
+    bool is_open() const { return static_cast<bool>(sock_); }
+    uint32_t portid() const { return portid_; }
+    uint32_t next_seq() { return seq_++; }
+
+    // Sends the batch and waits for the kernel's verdict. On failure the kernel has rolled the
+    // whole batch back; the status names the refused object and what to do about it, and
+    // refused_type (when given) is the NFT_MSG_* of the refused message, kNoMessage for the whole batch.
+    Status commit(Batch& batch, uint16_t* refused_type = nullptr);
+
+    // Sends a dump request (NLM_F_DUMP set by the caller) and passes every reply to cb until the
+    // kernel says done. A dump the kernel marks as interrupted is repeated: cb is then called
+    // once with nullptr, to drop what it collected, before the replies start again.
+    Status dump(const nlmsghdr* request, Callback cb, void* data);
+
+    // Sends a single get request (no NLM_F_ACK) and passes its one reply to cb.
+    Status query(const nlmsghdr* request, Callback cb, void* data);
+
+    // A reusable scratch buffer for building requests.
+    char* request_buffer() { return request_.data(); }
+
+private:
+    Status send(const void* data, std::size_t size);
+    // Receives one datagram into buf_; `wait` false returns EAGAIN at once when nothing is queued.
+    Status receive(std::size_t& size, bool wait);
+    Status run_request(const nlmsghdr* request, Callback cb, void* data, bool& interrupted);
+    void drain();
+
+    MnlSocketPtr sock_;
+    uint32_t portid_ = 0;
+    uint32_t seq_ = 0;
+    std::vector<char> buf_;
+    std::vector<char> request_;
+};
+
+}  // namespace ctnft

@@ -1,0 +1,24 @@
+// The <Plugin conntrack_nft> block: flat keys only, so that LuCI's generic generator can write it.
+#pragma once
+
+#include <string>
+
+#include "nft/model.h"
+
+struct oconfig_item_s;
+
+namespace ctnft {
+
+struct PluginConfig {
+    RulesetSpec ruleset;    // Table, Family, Protocol, Hook, State, Priority
+    bool manage = true;     // false: attach to an existing table and never modify it
+    bool report_bytes = false;
+    bool keep_table = false;
+};
+
+// Parses the block's children into config, starting from the defaults. On failure returns an
+// error that names the key and the accepted values; config is then unspecified. Options that only
+// apply to a managed table are checked (and reported in `warning`) when Manage is false.
+Status parse_plugin_config(const oconfig_item_s* block, PluginConfig& config, std::string& warning);
+
+}  // namespace ctnft
