@@ -34,13 +34,19 @@ constexpr std::array<Named<CtState>, 5> kStates{{{"new", CtState::new_},
 
 // Words nft's parser reads as syntax where a table name stands: a table named so could be
 // created over netlink but not written in a ruleset file.
-constexpr std::array<std::string_view, 44> kReservedWords{
-    "add",     "arp",       "bridge",  "chain",       "counter",  "create",   "ct",       "delete",
-    "destroy", "flush",     "forward", "fwd",         "hook",     "icmp",     "icmpv6",   "include",
-    "inet",    "input",     "insert",  "ip",          "ip6",      "list",     "map",      "meta",
-    "monitor", "netdev",    "output",  "policy",      "priority", "quota",    "rename",   "replace",
-    "reset",   "rule",      "ruleset", "set",         "table",    "tcp",      "type",     "udp",
-    "define",  "prerouting", "postrouting", "element"};
+constexpr std::array<std::string_view, 132> kReservedWords{
+    "accept", "add", "ah", "all", "arp", "bridge", "cgroup", "chain", "chains", "comment", "comp", "continue",
+    "counter", "counters", "create", "ct", "day", "dccp", "define", "delete", "describe", "destroy", "device",
+    "direction", "dnat", "drop", "dst", "dup", "element", "elements", "esp", "ether", "event", "expectation",
+    "export", "exthdr", "fib", "flow", "flowtable", "flush", "forward", "frag", "fwd", "get", "goto",
+    "handle", "hash", "hbh", "helper", "hook", "hour", "icmp", "icmpv6", "iif", "iifname", "import",
+    "include", "index", "inet", "input", "insert", "ip", "ip6", "ip6ext", "jhash", "jump", "label", "last",
+    "length", "limit", "list", "log", "map", "maps", "mark", "masquerade", "meta", "meter", "mh", "monitor",
+    "netdev", "notrack", "numgen", "oif", "oifname", "osf", "output", "policy", "postrouting", "prerouting",
+    "priority", "protocol", "queue", "quota", "quotas", "random", "redirect", "reject", "rename", "replace",
+    "reset", "return", "rt", "rt0", "rule", "ruleset", "sctp", "secmark", "set", "sets", "size", "snat",
+    "socket", "state", "status", "symhash", "synproxy", "table", "tables", "tcp", "th", "time", "tproxy",
+    "tunnel", "type", "typeof", "udp", "udplite", "version", "vlan", "vmap", "zone",};
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {

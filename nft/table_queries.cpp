@@ -88,6 +88,19 @@ int obj_attr_cb(const nlattr* attr, void* data) {
     return MNL_CB_OK;
 }
 
+// Like mnl_attr_parse, but a stream whose last attribute runs past the end is malformed rather
+// than silently cut short.
+bool parse_attrs(const void* start, std::size_t len, mnl_attr_cb_t cb, void* data) {
+    auto* attr = static_cast<const nlattr*>(start);
+    int left = static_cast<int>(len);
+    while (mnl_attr_ok(attr, left)) {
+        if (cb(attr, data) != MNL_CB_OK) return false;
+        left -= static_cast<int>(MNL_ALIGN(attr->nla_len));
+        attr = mnl_attr_next(attr);
+    }
+    return left == 0;
+}
+
 struct CounterDump {
     std::vector<CounterValue>* values;
     std::size_t count;
@@ -117,11 +130,15 @@ bool parse_counter_message(const nlmsghdr* nlh, std::string_view& name, uint64_t
     if (nlh->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWOBJ)) return false;
     if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nfgenmsg))) return false;
     const nlattr* tb[NFTA_OBJ_MAX + 1] = {};
-    if (mnl_attr_parse(nlh, sizeof(nfgenmsg), obj_attr_cb, tb) < 0) return false;
+    const auto* payload = static_cast<const char*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)));
+    const auto* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
+    if (!parse_attrs(payload, static_cast<std::size_t>(tail - payload), obj_attr_cb, tb)) return false;
     if (!tb[NFTA_OBJ_NAME] || !tb[NFTA_OBJ_TYPE] || !tb[NFTA_OBJ_DATA]) return false;
     if (ntohl(mnl_attr_get_u32(tb[NFTA_OBJ_TYPE])) != NFT_OBJECT_COUNTER) return false;
     const nlattr* ctr[NFTA_COUNTER_MAX + 1] = {};
-    if (mnl_attr_parse_nested(tb[NFTA_OBJ_DATA], counter_attr_cb, ctr) < 0) return false;
+    if (!parse_attrs(mnl_attr_get_payload(tb[NFTA_OBJ_DATA]), mnl_attr_get_payload_len(tb[NFTA_OBJ_DATA]),
+                     counter_attr_cb, ctr))
+        return false;
     if (!ctr[NFTA_COUNTER_PACKETS] || !ctr[NFTA_COUNTER_BYTES]) return false;
     const char* str = mnl_attr_get_str(tb[NFTA_OBJ_NAME]);
     // MNL_TYPE_NUL_STRING guarantees the terminator lies inside the attribute.

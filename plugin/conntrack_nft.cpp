@@ -20,6 +20,10 @@ constexpr const char* kIdentPlugin = "nftables";
 
 #define LOG_PREFIX "conntrack_nft plugin: "
 
+std::string family_table(const RulesetSpec& spec) {
+    return "table " + std::string(to_string(spec.family)) + " " + spec.table;
+}
+
 class Plugin {
 public:
     explicit Plugin(PluginConfig config) : config_(std::move(config)) {}
@@ -30,6 +34,9 @@ public:
 
 private:
     int read_attached(std::size_t& count);
+    std::string missing_message() const {
+        return family_table(config_.ruleset) + " does not exist; values will flow once it is loaded";
+    }
     void dispatch(const std::vector<CounterValue>& values, std::size_t count);
     void set_field(char* field, const std::string& value);
 
@@ -49,14 +56,10 @@ std::unique_ptr<Plugin> g_plugin;
 // then fails, so collectd and its other plugins keep running.
 bool g_config_failed = false;
 
-std::string family_table(const RulesetSpec& spec) {
-    return "table " + std::string(to_string(spec.family)) + " " + spec.table;
-}
-
 int Plugin::init() {
     const RulesetSpec& spec = config_.ruleset;
     if (config_.manage) {
-        table_ = std::make_unique<ManagedTable>(spec, config_.keep_table);
+        table_ = std::make_unique<ManagedTable>(spec, config_.keep_table, config_.owner_flag);
         Status s = table_->open();
         if (s) s = table_->create();
         if (!s) {
@@ -66,7 +69,7 @@ int Plugin::init() {
         INFO(LOG_PREFIX "created %s with %zu counters (%s)", family_table(spec).c_str(),
              counting_rules(spec).size(),
              table_->owned() ? "owned by collectd: nobody else can change it, the kernel removes it if collectd dies"
-                             : "unowned: this kernel lacks the owner flag, the plugin repairs it if it is changed");
+                             : "unowned: the plugin repairs it if someone changes it");
         return 0;
     }
     reader_ = std::make_unique<CounterReader>(spec.family, spec.table);
@@ -79,8 +82,12 @@ int Plugin::init() {
         ERROR(LOG_PREFIX "cannot read %s: %s", family_table(spec).c_str(), s.message().c_str());
         return -1;
     }
-    if (missing)
-        WARNING(LOG_PREFIX "%s does not exist yet; values will flow once it is loaded", family_table(spec).c_str());
+    if (missing) {
+        // Counts as the start of an outage: the reads that fail until the table is loaded log nothing more.
+        last_error_ = missing_message();
+        failing_ = true;
+        WARNING(LOG_PREFIX "%s", last_error_.c_str());
+    }
     return 0;
 }
 
@@ -127,7 +134,7 @@ void Plugin::dispatch(const std::vector<CounterValue>& values, std::size_t count
 int Plugin::read_attached(std::size_t& count) {
     bool missing = false;
     Status s = reader_->read(socket_, values_, count, missing);
-    if (s && missing) s = Status::error(family_table(config_.ruleset) + " does not exist; waiting for it to be loaded");
+    if (s && missing) s = Status::error(missing_message());
     if (!s) {
         // Once per outage, not at every read; collectd backs off meanwhile.
         if (!failing_ || s.message() != last_error_) ERROR(LOG_PREFIX "%s", s.message().c_str());

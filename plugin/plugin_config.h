@@ -14,6 +14,7 @@ struct PluginConfig {
     bool manage = true;     // false: attach to an existing table and never modify it
     bool report_bytes = false;
     bool keep_table = false;
+    bool owner_flag = true;  // false: an unowned table, as on kernels before 5.12
 };
 
 // Parses the block's children into config, starting from the defaults. On failure returns an

@@ -28,7 +28,8 @@ in_ns "$NS" nft flush ruleset
 assert_eq 18 "$(in_ns "$NS" "$CTNFT" dump | wc -l)" "counters after nft flush ruleset"
 
 # A crash (SIGKILL) of the owner: the kernel removes the table with the socket.
-kill -9 "$(pgrep -f "ctnft create --hold" | head -1)"
+# `sh -c exec ip netns exec` execs all the way down: $HOLDER is ctnft itself.
+kill -9 "$HOLDER"
 wait "$HOLDER" 2>/dev/null || true
 wait_for 5 sh -c "ip netns exec $NS $CTNFT info | grep -q '^0 '" &&
     pass "table removed by the kernel when its owner died" || fail "table outlived its owner"

@@ -45,7 +45,7 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 
 ns_add() {  # ns_add VAR NAME: creates namespace $NS_PREFIX-NAME with lo up, its name in $VAR
     local ns="$NS_PREFIX-$2"
