@@ -9,7 +9,7 @@ packages=(
     collectd-core collectd-dev             # the daemon and its plugin headers
     catch2                                 # unit tests
     nftables iproute2 conntrack            # the kernel side, seen from the tests
-    jq python3 util-linux procps           # test tooling: JSON, traffic, setpriv, pgrep
+    jq python3 util-linux procps iputils-ping   # test tooling: JSON, traffic, setpriv, ping
 )
 
 missing=()

@@ -90,6 +90,13 @@ topology() {
     in_ns "$ROUTER" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
     CLIENT_IP=198.18.1.2 ROUTER_IP=198.18.1.1 ROUTER_IP_S=198.18.2.1 SERVER_IP=198.18.2.2
     CLIENT_IP6=2001:db8:1::2 SERVER_IP6=2001:db8:2::2
+    # Resolve neighbours (ARP, IPv6 ND) before any test counts: a first packet queued behind
+    # a resolution can be lost and retransmitted, and a retransmitted SYN counts as new twice.
+    local ip
+    for ip in "$SERVER_IP" "$SERVER_IP6" "$ROUTER_IP"; do
+        in_ns "$CLIENT" ping -q -c 1 -w 5 "$ip" > /dev/null || { echo "FAIL: no route to $ip"; exit 1; }
+    done
+    in_ns "$ROUTER" ping -q -c 1 -w 5 "$SERVER_IP" > /dev/null
 }
 
 start_tcp_server() {  # start_tcp_server NS PORT: waits until it listens
