@@ -1,14 +1,16 @@
-// collectd glue: registers the callbacks, turns configuration into a ruleset, and dispatches the
-// counters the nft layer reads. Everything nftables lives in nft/.
+// collectd glue: registers the callbacks, turns configuration into a ruleset, and dispatches what
+// the nft layer reads. Everything nftables and netlink lives in nft/.
+#include <algorithm>
 #include <cstring>
 #include <memory>
-#include <new>
 #include <string>
 #include <vector>
 
+#include "nft/conntrack_stats.h"
 #include "nft/managed_table.h"
 #include "nft/table_queries.h"
 #include "plugin/collectd_api.h"
+#include "plugin/log_once.h"
 #include "plugin/plugin_config.h"
 
 namespace ctnft {
@@ -16,13 +18,52 @@ namespace {
 
 constexpr const char* kPluginName = "conntrack_nft";
 // Drop-in compatible with the Exec script: <host>/nftables-<table>/packets-<counter>.
-constexpr const char* kIdentPlugin = "nftables";
+constexpr const char* kCountersPlugin = "nftables";
+// Conntrack health: <host>/conntrack_nft/conntrack-entries, .../operations-drop, ...
+constexpr const char* kHealthPlugin = "conntrack_nft";
 
 #define LOG_PREFIX "conntrack_nft plugin: "
 
 std::string family_table(const RulesetSpec& spec) {
     return "table " + std::string(to_string(spec.family)) + " " + spec.table;
 }
+
+// Builds value lists that share one timestamp and the plugin's interval.
+class Dispatcher {
+public:
+    Dispatcher() {
+        vl_.values = &value_;
+        vl_.values_len = 1;
+        vl_.time = cdtime();
+        vl_.interval = plugin_get_interval();
+    }
+    void derive(const char* plugin, const std::string& instance, const char* type, const std::string& type_instance,
+                uint64_t v) {
+        value_.derive = static_cast<derive_t>(v);
+        put(plugin, instance, type, type_instance);
+    }
+    void gauge(const char* plugin, const std::string& instance, const char* type, const std::string& type_instance,
+               double v) {
+        value_.gauge = v;
+        put(plugin, instance, type, type_instance);
+    }
+
+private:
+    static void set(char* field, const char* value, std::size_t len) {
+        len = std::min(len, static_cast<std::size_t>(DATA_MAX_NAME_LEN - 1));
+        std::memcpy(field, value, len);
+        field[len] = '\0';
+    }
+    void put(const char* plugin, const std::string& instance, const char* type, const std::string& type_instance) {
+        set(vl_.plugin, plugin, std::strlen(plugin));
+        set(vl_.plugin_instance, instance.data(), instance.size());
+        set(vl_.type, type, std::strlen(type));
+        set(vl_.type_instance, type_instance.data(), type_instance.size());
+        plugin_dispatch_values(&vl_);
+    }
+    value_t value_{};
+    value_list_t vl_ = {};
+};
 
 class Plugin {
 public:
@@ -33,21 +74,24 @@ public:
     void shutdown();
 
 private:
-    int read_attached(std::size_t& count);
+    NetlinkSocket& socket() { return table_ ? table_->socket() : socket_; }
     std::string missing_message() const {
         return family_table(config_.ruleset) + " does not exist; values will flow once it is loaded";
     }
-    void dispatch(const std::vector<CounterValue>& values, std::size_t count);
-    void set_field(char* field, const std::string& value);
+    bool read_counters(std::size_t& count);
+    void dispatch_counters(Dispatcher& d, std::size_t count);
+    void read_health(Dispatcher& d);
 
     PluginConfig config_;
-    std::unique_ptr<ManagedTable> table_;          // Manage true
-    NetlinkSocket socket_;                          // Manage false
-    std::unique_ptr<CounterReader> reader_;         // Manage false
+    std::unique_ptr<ManagedTable> table_;   // Manage true
+    NetlinkSocket socket_;                  // Manage false
+    std::unique_ptr<CounterReader> reader_; // Manage false
     std::vector<CounterValue> values_;
-    std::vector<std::string> skipped_;              // counter names that cannot be identifiers
-    bool failing_ = false;                          // an outage was logged and not yet recovered
-    std::string last_error_;
+    std::vector<std::string> skipped_;      // counter names that cannot be identifiers
+    Episode counters_down_;
+    Episode health_down_;
+    Episode offloading_;
+    ConntrackStatsReader health_reader_;
 };
 
 std::unique_ptr<PluginConfig> g_config;
@@ -82,31 +126,34 @@ int Plugin::init() {
         ERROR(LOG_PREFIX "cannot read %s: %s", family_table(spec).c_str(), s.message().c_str());
         return -1;
     }
-    if (missing) {
-        // Counts as the start of an outage: the reads that fail until the table is loaded log nothing more.
-        last_error_ = missing_message();
-        failing_ = true;
-        WARNING(LOG_PREFIX "%s", last_error_.c_str());
-    }
+    // Counts as the start of an outage: the reads that fail until the table is loaded log nothing more.
+    if (missing && counters_down_.start(missing_message())) WARNING(LOG_PREFIX "%s", missing_message().c_str());
     return 0;
 }
 
-void Plugin::set_field(char* field, const std::string& value) {
-    std::strncpy(field, value.c_str(), DATA_MAX_NAME_LEN - 1);
-    field[DATA_MAX_NAME_LEN - 1] = '\0';
+bool Plugin::read_counters(std::size_t& count) {
+    Status s;
+    std::string repaired;
+    bool missing = false;
+    if (table_) s = table_->read(values_, count, repaired);
+    else s = reader_->read(socket_, values_, count, missing);
+    if (!s || missing) {
+        const std::string message =
+            missing ? missing_message() : "reading " + family_table(config_.ruleset) + " failed: " + s.message();
+        // Once per outage, not at every read; collectd backs off meanwhile.
+        if (counters_down_.start(message)) ERROR(LOG_PREFIX "%s", message.c_str());
+        return false;
+    }
+    if (!repaired.empty())
+        WARNING(LOG_PREFIX "%s: %s; created it again (its counters restart from zero)",
+                family_table(config_.ruleset).c_str(), repaired.c_str());
+    if (counters_down_.end()) INFO(LOG_PREFIX "reading %s works again", family_table(config_.ruleset).c_str());
+    return true;
 }
 
-void Plugin::dispatch(const std::vector<CounterValue>& values, std::size_t count) {
-    value_t value{};
-    value_list_t vl = {};
-    vl.values = &value;
-    vl.values_len = 1;
-    vl.time = cdtime();  // one timestamp for the whole read
-    vl.interval = plugin_get_interval();
-    set_field(vl.plugin, kIdentPlugin);
-    set_field(vl.plugin_instance, config_.ruleset.table);
+void Plugin::dispatch_counters(Dispatcher& d, std::size_t count) {
     for (std::size_t i = 0; i < count; ++i) {
-        const std::string& name = values[i].name;
+        const std::string& name = values_[i].name;
         // An attached table may hold names collectd cannot carry: too long, or with '/', which
         // separates the identifier's parts. Those are skipped, and said so once.
         if (name.size() >= DATA_MAX_NAME_LEN || name.find('/') != std::string::npos) {
@@ -119,55 +166,56 @@ void Plugin::dispatch(const std::vector<CounterValue>& values, std::size_t count
             }
             continue;
         }
-        set_field(vl.type_instance, name);
-        set_field(vl.type, "packets");
-        value.derive = static_cast<derive_t>(values[i].packets);
-        plugin_dispatch_values(&vl);
-        if (config_.report_bytes) {
-            set_field(vl.type, "total_bytes");
-            value.derive = static_cast<derive_t>(values[i].bytes);
-            plugin_dispatch_values(&vl);
-        }
+        d.derive(kCountersPlugin, config_.ruleset.table, "packets", name, values_[i].packets);
+        if (config_.report_bytes) d.derive(kCountersPlugin, config_.ruleset.table, "total_bytes", name, values_[i].bytes);
     }
 }
 
-int Plugin::read_attached(std::size_t& count) {
-    bool missing = false;
-    Status s = reader_->read(socket_, values_, count, missing);
-    if (s && missing) s = Status::error(missing_message());
+void Plugin::read_health(Dispatcher& d) {
+    ConntrackHealth health;
+    uint32_t flowtables = 0;
+    Status s = health_reader_.read(socket(), health);
+    if (s) s = count_flowtables(socket(), flowtables);
     if (!s) {
-        // Once per outage, not at every read; collectd backs off meanwhile.
-        if (!failing_ || s.message() != last_error_) ERROR(LOG_PREFIX "%s", s.message().c_str());
-        failing_ = true;
-        last_error_ = s.message();
-        return -1;
+        // The packet counters do not depend on these: log once, keep the read successful.
+        if (health_down_.start(s.message())) WARNING(LOG_PREFIX "%s", s.message().c_str());
+        return;
     }
-    return 0;
+    if (health_down_.end()) INFO(LOG_PREFIX "conntrack statistics are back");
+
+    if (health.entries) d.gauge(kHealthPlugin, "", "conntrack", "entries", *health.entries);
+    if (health.max_entries) d.gauge(kHealthPlugin, "", "conntrack", "max", *health.max_entries);
+    if (health.entries && health.max_entries && *health.max_entries > 0)
+        d.gauge(kHealthPlugin, "", "percent", "used", 100.0 * *health.entries / *health.max_entries);
+    // Only what this kernel reports: an absent statistic is not a zero.
+    for (CtStat stat : kAllCtStats) {
+        if (!health.stats->present(stat)) continue;
+        const std::string name(to_string(stat));
+        d.derive(kHealthPlugin, "", "operations", name, health.stats->total(stat));
+        if (config_.per_cpu)
+            for (const auto& cpu : health.stats->cpus())
+                d.derive(kHealthPlugin, "cpu" + std::to_string(cpu.cpu), "operations", name,
+                         cpu.total[static_cast<std::size_t>(stat)]);
+    }
+    d.gauge(kHealthPlugin, "", "count", "flowtables", flowtables);
+    const bool counts_forward = !table_ || std::find(config_.ruleset.hooks.begin(), config_.ruleset.hooks.end(),
+                                                    Hook::forward) != config_.ruleset.hooks.end();
+    if (flowtables > 0 && counts_forward) {
+        if (offloading_.start("on"))
+            WARNING(LOG_PREFIX "flow offloading is on (%u flowtable%s): packets of offloaded connections skip the "
+                    "forward hook, so forward counters undercount", flowtables, flowtables == 1 ? "" : "s");
+    } else if (offloading_.end()) {
+        INFO(LOG_PREFIX "flow offloading is off again: forward counters see every forwarded packet");
+    }
 }
 
 int Plugin::read() {
+    Dispatcher d;
     std::size_t count = 0;
-    if (table_) {
-        std::string repaired;
-        Status s = table_->read(values_, count, repaired);
-        if (!s) {
-            if (!failing_ || s.message() != last_error_)
-                ERROR(LOG_PREFIX "reading %s failed: %s", family_table(config_.ruleset).c_str(), s.message().c_str());
-            failing_ = true;
-            last_error_ = s.message();
-            return -1;
-        }
-        if (!repaired.empty())
-            WARNING(LOG_PREFIX "%s: %s; created it again (its counters restart from zero)",
-                    family_table(config_.ruleset).c_str(), repaired.c_str());
-    } else if (read_attached(count) != 0) {
-        return -1;
-    }
-    if (failing_) INFO(LOG_PREFIX "reading %s works again", family_table(config_.ruleset).c_str());
-    failing_ = false;
-    last_error_.clear();
-    dispatch(values_, count);
-    return 0;
+    const bool counters_ok = read_counters(count);
+    if (counters_ok) dispatch_counters(d, count);
+    if (config_.conntrack_stats) read_health(d);
+    return counters_ok ? 0 : -1;
 }
 
 void Plugin::shutdown() {

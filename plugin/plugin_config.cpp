@@ -71,7 +71,8 @@ Status get_list(const oconfig_item_t* item, const char* key, std::vector<E>& out
 }
 
 constexpr const char* kKeys =
-    "Table, Family, Manage, Protocol, Hook, State, Priority, ReportBytes, KeepTable, OwnerFlag";
+    "Table, Family, Manage, Protocol, Hook, State, Priority, ReportBytes, KeepTable, OwnerFlag, ConntrackStats, "
+    "PerCPU";
 
 }  // namespace
 
@@ -120,6 +121,10 @@ Status parse_plugin_config(const oconfig_item_s* block, PluginConfig& config, st
         } else if (is("KeepTable")) {
             s = get_bool(item, "KeepTable", config.keep_table);
             managed("KeepTable");
+        } else if (is("ConntrackStats")) {
+            s = get_bool(item, "ConntrackStats", config.conntrack_stats);
+        } else if (is("PerCPU")) {
+            s = get_bool(item, "PerCPU", config.per_cpu);
         } else if (is("OwnerFlag")) {
             s = get_bool(item, "OwnerFlag", config.owner_flag);
             managed("OwnerFlag");

@@ -15,6 +15,8 @@ struct PluginConfig {
     bool report_bytes = false;
     bool keep_table = false;
     bool owner_flag = true;  // false: an unowned table, as on kernels before 5.12
+    bool conntrack_stats = true;  // the kernel's conntrack statistics over ctnetlink
+    bool per_cpu = false;         // ... also per CPU
 };
 
 // Parses the block's children into config, starting from the defaults. On failure returns an

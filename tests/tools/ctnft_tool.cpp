@@ -7,6 +7,9 @@
 //   ctnft dump    [--family F] [--table T]  "name packets bytes" per counter; exit 3 if missing
 //   ctnft info    [--family F] [--table T]  "exists flags owner"
 //   ctnft delete  [--family F] [--table T]
+//   ctnft ct-stats                          conntrack health as the plugin reads it: "entries N",
+//                                           "max N", "<stat> TOTAL" per statistic the kernel
+//                                           sends, "cpu<N> <stat> TOTAL", "flowtables N"
 //   ctnft read    [spec options] [--no-owner] --count N [--every MS]
 //                                           N reads through ManagedTable, MS apart (repairs as
 //                                           the plugin does, printing "repaired: why")
@@ -19,6 +22,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "nft/conntrack_stats.h"
 #include "nft/managed_table.h"
 #include "nft/render.h"
 #include "nft/table_queries.h"
@@ -140,6 +144,26 @@ int main(int argc, char** argv) {
         TableInfo info;
         if (Status s = get_table(sock, spec.family, spec.table, info); !s) return fail(s);
         std::printf("%d %u %u\n", info.exists ? 1 : 0, info.flags, info.owner);
+        return 0;
+    }
+    if (cmd == "ct-stats") {
+        ConntrackStatsReader reader;
+        ConntrackHealth health;
+        uint32_t flowtables = 0;
+        if (Status s = reader.read(sock, health); !s) return fail(s);
+        if (Status s = count_flowtables(sock, flowtables); !s) return fail(s);
+        if (health.entries) std::printf("entries %u\n", *health.entries);
+        if (health.max_entries) std::printf("max %u\n", *health.max_entries);
+        for (CtStat stat : kAllCtStats)
+            if (health.stats->present(stat))
+                std::printf("%s %llu\n", std::string(to_string(stat)).c_str(),
+                            (unsigned long long)health.stats->total(stat));
+        for (const auto& cpu : health.stats->cpus())
+            for (CtStat stat : kAllCtStats)
+                if (health.stats->present(stat))
+                    std::printf("cpu%u %s %llu\n", cpu.cpu, std::string(to_string(stat)).c_str(),
+                                (unsigned long long)cpu.total[static_cast<std::size_t>(stat)]);
+        std::printf("flowtables %u\n", flowtables);
         return 0;
     }
     if (cmd == "delete") {

@@ -58,7 +58,8 @@ std::string error_of(ConfigBlock& block) {
 const std::string kProtocols = "tcp, udp, icmp, icmpv6";
 const std::string kHooks = "prerouting, input, forward, output, postrouting";
 const std::string kStates = "new, established, related, invalid, untracked";
-const std::string kKeys = "Table, Family, Manage, Protocol, Hook, State, Priority, ReportBytes, KeepTable, OwnerFlag";
+const std::string kKeys =
+    "Table, Family, Manage, Protocol, Hook, State, Priority, ReportBytes, KeepTable, OwnerFlag, ConntrackStats, PerCPU";
 
 }  // namespace
 
@@ -79,6 +80,9 @@ TEST_CASE("an empty block gives the defaults") {
     CHECK(p.config.ruleset.priority == 0);
     CHECK_FALSE(p.config.report_bytes);
     CHECK_FALSE(p.config.keep_table);
+    CHECK(p.config.owner_flag);
+    CHECK(p.config.conntrack_stats);
+    CHECK_FALSE(p.config.per_cpu);
 }
 
 TEST_CASE("parsing starts from the defaults whatever the config held before") {
@@ -117,6 +121,9 @@ TEST_CASE("every key is read case-insensitively") {
         .add(key("Priority"), 10.0)
         .add(key("ReportBytes"), true)
         .add(key("KeepTable"), true)
+        .add(key("OwnerFlag"), false)
+        .add(key("ConntrackStats"), false)
+        .add(key("PerCPU"), true)
         .add(key("Manage"), true);
     const Parsed p = parse(b);
     REQUIRE(p.status.ok());
@@ -129,6 +136,9 @@ TEST_CASE("every key is read case-insensitively") {
     CHECK(p.config.ruleset.priority == 10);
     CHECK(p.config.report_bytes);
     CHECK(p.config.keep_table);
+    CHECK_FALSE(p.config.owner_flag);
+    CHECK_FALSE(p.config.conntrack_stats);
+    CHECK(p.config.per_cpu);
     CHECK(p.config.manage);
 }
 
@@ -229,7 +239,7 @@ TEST_CASE("Priority takes whole numbers above -200") {
 }
 
 TEST_CASE("booleans are true/false or the strings \"true\"/\"false\"") {
-    for (const char* key : {"Manage", "ReportBytes", "KeepTable"}) {
+    for (const char* key : {"Manage", "ReportBytes", "KeepTable", "OwnerFlag", "ConntrackStats", "PerCPU"}) {
         for (const bool value : {true, false}) {
             for (const int form : {0, 1, 2}) {
                 ConfigBlock b = plugin_block();
@@ -239,9 +249,13 @@ TEST_CASE("booleans are true/false or the strings \"true\"/\"false\"") {
                 INFO(key << " " << value << " form " << form);
                 const Parsed p = parse(b);
                 REQUIRE(p.status.ok());
-                const bool got = std::string(key) == "Manage"        ? p.config.manage
-                                 : std::string(key) == "ReportBytes" ? p.config.report_bytes
-                                                                     : p.config.keep_table;
+                const std::string k = key;
+                const bool got = k == "Manage"           ? p.config.manage
+                                 : k == "ReportBytes"    ? p.config.report_bytes
+                                 : k == "KeepTable"      ? p.config.keep_table
+                                 : k == "OwnerFlag"      ? p.config.owner_flag
+                                 : k == "ConntrackStats" ? p.config.conntrack_stats
+                                                         : p.config.per_cpu;
                 CHECK(got == value);
             }
         }
@@ -626,7 +640,7 @@ TEST_CASE("a bad block logs one error naming the key, and init then fails quietl
     make("Priority", 1.5, "whole number above -200");
     make("ReportBytes", 7.0, "true or false");
     make("KeepTable", "maybe", "true or false");
-    make("Bogus", "x", "Table, Family, Manage, Protocol, Hook, State, Priority, ReportBytes, KeepTable");
+    make("Bogus", "x", kKeys.c_str());
 
     for (auto& c : cases) {
         INFO(c.key);

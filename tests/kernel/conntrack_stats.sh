@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Conntrack health over ctnetlink: entries, maximum and the summed per-CPU statistics equal what
+# `conntrack -C` and `conntrack -S` report at the same moment; invalid packets provoked for real
+# are counted exactly; a flowtable is seen.
+source "$(dirname "$0")/../lib/netns.sh"
+command -v conntrack >/dev/null || skip "needs conntrack (package conntrack)"
+topology
+start_tcp_server "$SERVER" 5001
+mkfifo "$TMP/hold"
+bg sh -c "exec ip netns exec $ROUTER $CTNFT create --hold < $TMP/hold > $TMP/create.log 2>&1"
+exec 9>"$TMP/hold"
+wait_for 5 grep -q created "$TMP/create.log"
+
+in_ns "$CLIENT" $TRAFFIC tcp-connect "$SERVER_IP" 5001 5 > /dev/null
+in_ns "$CLIENT" $TRAFFIC udp-send "$SERVER_IP" 20000 7 > /dev/null
+sleep 0.3
+
+ours() { in_ns "$ROUTER" "$CTNFT" ct-stats; }
+# conntrack -S prints one line per CPU: "cpu=0 found=0 invalid=3 ..."; sum each key.
+theirs() {
+    in_ns "$ROUTER" conntrack -S | tr ' \t' '\n\n' | awk -F= 'NF == 2 && $1 != "cpu" { s[$1] += $2 }
+        END { for (k in s) print k, s[k] }' | sort
+}
+ours > "$TMP/ours.txt"
+theirs > "$TMP/theirs.txt"
+entries_theirs=$(in_ns "$ROUTER" conntrack -C)
+grep -v -E '^(entries|max|cpu[0-9]+|flowtables) ' "$TMP/ours.txt" | sort > "$TMP/ours-sums.txt"
+if diff -u "$TMP/theirs.txt" "$TMP/ours-sums.txt"; then pass "summed statistics equal conntrack -S ($(wc -l < "$TMP/ours-sums.txt") statistics)"
+else fail "statistics differ from conntrack -S"; fi
+assert_eq "$entries_theirs" "$(awk '$1 == "entries" { print $2 }' "$TMP/ours.txt")" "entries (conntrack -C)"
+assert_ge 12 "$entries_theirs" "entries after 5 tcp connections and 7 udp flows"
+assert_eq "$(in_ns "$ROUTER" sysctl -n net.netfilter.nf_conntrack_max)" \
+    "$(awk '$1 == "max" { print $2 }' "$TMP/ours.txt")" "max (nf_conntrack_max)"
+# Per-CPU totals add up to the sums.
+for stat in found insert invalid; do
+    assert_eq "$(awk -v s="$stat" '$1 == s { print $2 }' "$TMP/ours.txt")" \
+        "$(awk -v s="$stat" '$1 ~ /^cpu/ && $2 == s { t += $3 } END { print t + 0 }' "$TMP/ours.txt")" "per-CPU $stat adds up"
+done
+
+# Provoked for real: every SYN+FIN segment is an invalid packet to conntrack.
+before=$(awk '$1 == "invalid" { print $2 }' "$TMP/ours.txt")
+for _ in 1 2 3; do in_ns "$CLIENT" $TRAFFIC syn-fin "$CLIENT_IP" "$SERVER_IP" 5001 > /dev/null; done
+assert_eq $((before + 3)) "$(ours | awk '$1 == "invalid" { print $2 }')" "invalid after 3 SYN+FIN segments"
+
+assert_eq 0 "$(ours | awk '$1 == "flowtables" { print $2 }')" "flowtables before"
+in_ns "$ROUTER" nft add table inet fastpath
+if in_ns "$ROUTER" nft add flowtable inet fastpath ft '{ hook ingress priority 0; devices = { r0, r1 }; }' 2> "$TMP/ft.err"; then
+    assert_eq 1 "$(ours | awk '$1 == "flowtables" { print $2 }')" "flowtables after adding one"
+else
+    # Not a skip: the request itself was checked above (0 flowtables, no error); a kernel built
+    # without CONFIG_NF_FLOW_TABLE cannot make one. The plugin's reaction is unit-tested.
+    echo "note: this kernel cannot make a flowtable ($(head -1 "$TMP/ft.err")); counting one not checked here"
+fi
+finish
