@@ -1,9 +1,15 @@
 // collectd glue: registers the callbacks, turns configuration into a ruleset, and dispatches what
 // the nft layer reads. Everything nftables and netlink lives in nft/.
 #include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
 #include <cstring>
+#include <fnmatch.h>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "nft/conntrack_stats.h"
@@ -12,6 +18,7 @@
 #include "plugin/collectd_api.h"
 #include "plugin/log_once.h"
 #include "plugin/plugin_config.h"
+#include "plugin/rate_window.h"
 
 namespace ctnft {
 namespace {
@@ -21,6 +28,10 @@ constexpr const char* kPluginName = "conntrack_nft";
 constexpr const char* kCountersPlugin = "nftables";
 // Conntrack health: <host>/conntrack_nft/conntrack-entries, .../operations-drop, ...
 constexpr const char* kHealthPlugin = "conntrack_nft";
+// Sub-interval sampling: the highest and lowest per-second rate within an interval, as gauges
+// next to each counter: <host>/nftables-<table>/packets_peak-<counter>, .../packets_low-<counter>.
+constexpr const char* kPeakType = "packets_peak";
+constexpr const char* kLowType = "packets_low";
 
 #define LOG_PREFIX "conntrack_nft plugin: "
 
@@ -74,6 +85,9 @@ public:
     void shutdown();
 
 private:
+    void start_sampler();
+    void sampler_loop();
+    void dispatch_extremes(Dispatcher& d);
     NetlinkSocket& socket() { return table_ ? table_->socket() : socket_; }
     std::string missing_message() const {
         return family_table(config_.ruleset) + " does not exist; values will flow once it is loaded";
@@ -92,6 +106,15 @@ private:
     Episode health_down_;
     Episode offloading_;
     ConntrackStatsReader health_reader_;
+
+    // With SampleInterval: a thread samples the counters between reads. mutex_ serialises every
+    // use of the netlink socket and of the values, so sampler and read callback never race.
+    std::mutex mutex_;
+    std::unique_ptr<RateWindow> window_;
+    std::vector<RateWindow::Extremes> extremes_;
+    std::thread sampler_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
 };
 
 std::unique_ptr<PluginConfig> g_config;
@@ -114,6 +137,7 @@ int Plugin::init() {
              counting_rules(spec).size(),
              table_->owned() ? "owned by collectd: nobody else can change it, the kernel removes it if collectd dies"
                              : "unowned: the plugin repairs it if someone changes it");
+        start_sampler();
         return 0;
     }
     reader_ = std::make_unique<CounterReader>(spec.family, spec.table);
@@ -128,7 +152,63 @@ int Plugin::init() {
     }
     // Counts as the start of an outage: the reads that fail until the table is loaded log nothing more.
     if (missing && counters_down_.start(missing_message())) WARNING(LOG_PREFIX "%s", missing_message().c_str());
+    start_sampler();
     return 0;
+}
+
+void Plugin::start_sampler() {
+    if (config_.sample_interval <= 0) return;
+    // The two gauge types, unless a TypesDB (conntrack_nft.types.db) defines them already.
+    for (const char* type : {kPeakType, kLowType}) {
+        if (plugin_get_ds(type)) continue;
+        data_source_t ds = {};
+        std::strcpy(ds.name, "value");
+        ds.type = DS_TYPE_GAUGE;
+        ds.min = 0;
+        ds.max = NAN;
+        data_set_t set = {};
+        std::strcpy(set.type, type);
+        set.ds_num = 1;
+        set.ds = &ds;
+        plugin_register_data_set(&set);
+    }
+    const auto& patterns = config_.sample_counters;
+    window_ = std::make_unique<RateWindow>([patterns](const std::string& name) {
+        if (patterns.empty()) return true;
+        for (const auto& p : patterns)
+            if (fnmatch(p.c_str(), name.c_str(), 0) == 0) return true;
+        return false;
+    });
+    const double interval = CDTIME_T_TO_DOUBLE(plugin_get_interval());
+    if (config_.sample_interval >= interval)
+        WARNING(LOG_PREFIX "SampleInterval %g s is not shorter than the read interval (%g s): peak and low rates "
+                "will equal the average", config_.sample_interval, interval);
+    sampler_ = std::thread([this] { sampler_loop(); });
+}
+
+void Plugin::sampler_loop() {
+    using clock = std::chrono::steady_clock;
+    const auto period = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(config_.sample_interval));
+    auto next = clock::now();
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!stopping_) {
+        std::size_t count = 0;
+        const auto now = clock::now();
+        if (read_counters(count))
+            window_->sample(std::chrono::duration<double>(now.time_since_epoch()).count(), values_, count);
+        // A fixed schedule; ticks missed while the kernel was slow are skipped, not caught up.
+        next += period;
+        if (next <= clock::now()) next = clock::now() + period;
+        wake_.wait_until(lock, next, [this] { return stopping_; });
+    }
+}
+
+void Plugin::dispatch_extremes(Dispatcher& d) {
+    window_->take(extremes_);
+    for (const auto& e : extremes_) {
+        d.gauge(kCountersPlugin, config_.ruleset.table, kPeakType, e.counter, e.peak);
+        d.gauge(kCountersPlugin, config_.ruleset.table, kLowType, e.counter, e.low);
+    }
 }
 
 bool Plugin::read_counters(std::size_t& count) {
@@ -210,15 +290,25 @@ void Plugin::read_health(Dispatcher& d) {
 }
 
 int Plugin::read() {
+    std::lock_guard<std::mutex> lock(mutex_);
     Dispatcher d;
     std::size_t count = 0;
     const bool counters_ok = read_counters(count);
     if (counters_ok) dispatch_counters(d, count);
+    if (window_) dispatch_extremes(d);
     if (config_.conntrack_stats) read_health(d);
     return counters_ok ? 0 : -1;
 }
 
 void Plugin::shutdown() {
+    if (sampler_.joinable()) {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        sampler_.join();
+    }
     if (table_ && !config_.keep_table) {
         if (Status s = table_->remove(); !s)
             WARNING(LOG_PREFIX "removing %s failed: %s", family_table(config_.ruleset).c_str(), s.message().c_str());

@@ -70,9 +70,30 @@ Status get_list(const oconfig_item_t* item, const char* key, std::vector<E>& out
     return {};
 }
 
+Status get_seconds(const oconfig_item_t* item, const char* key, double& out) {
+    const std::string accepted = "a number of seconds from 0.05 to 3600, e.g. 1";
+    if (item->values_num != 1 || item->values[0].type != OCONFIG_TYPE_NUMBER) return wrong(key, accepted);
+    const double v = item->values[0].value.number;
+    if (!std::isfinite(v) || v < 0.05 || v > 3600) return wrong(key, accepted);
+    out = v;
+    return {};
+}
+
+Status get_patterns(const oconfig_item_t* item, const char* key, std::vector<std::string>& out) {
+    const std::string accepted = "one or more quoted counter names or patterns such as \"*_fwd_*\"";
+    if (item->values_num < 1) return wrong(key, accepted);
+    for (int i = 0; i < item->values_num; ++i) {
+        if (item->values[i].type != OCONFIG_TYPE_STRING) return wrong(key, accepted);
+        const std::string pattern = item->values[i].value.string;
+        if (pattern.empty() || pattern.size() > 255) return wrong(key, accepted + " (1 to 255 characters)");
+        out.push_back(pattern);
+    }
+    return {};
+}
+
 constexpr const char* kKeys =
     "Table, Family, Manage, Protocol, Hook, State, Priority, ReportBytes, KeepTable, OwnerFlag, ConntrackStats, "
-    "PerCPU";
+    "PerCPU, SampleInterval, SampleCounter";
 
 }  // namespace
 
@@ -125,6 +146,10 @@ Status parse_plugin_config(const oconfig_item_s* block, PluginConfig& config, st
             s = get_bool(item, "ConntrackStats", config.conntrack_stats);
         } else if (is("PerCPU")) {
             s = get_bool(item, "PerCPU", config.per_cpu);
+        } else if (is("SampleInterval")) {
+            s = get_seconds(item, "SampleInterval", config.sample_interval);
+        } else if (is("SampleCounter")) {
+            s = get_patterns(item, "SampleCounter", config.sample_counters);
         } else if (is("OwnerFlag")) {
             s = get_bool(item, "OwnerFlag", config.owner_flag);
             managed("OwnerFlag");
@@ -133,9 +158,12 @@ Status parse_plugin_config(const oconfig_item_s* block, PluginConfig& config, st
         }
         if (!s) return s;
     }
+    if (!config.sample_counters.empty() && config.sample_interval == 0) {
+        warning = "SampleCounter: only used with SampleInterval; no peak and low rates are dispatched";
+    }
     if (config.manage) return validate(spec);
     if (!managed_only.empty())
-        warning = managed_only + ": only used with Manage true; with Manage false the plugin reads every named "
+        warning += (warning.empty() ? "" : "; ") + managed_only + ": only used with Manage true; with Manage false the plugin reads every named "
                                  "counter of the existing table and changes nothing";
     return {};
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "nft/model.h"
 
@@ -17,6 +18,8 @@ struct PluginConfig {
     bool owner_flag = true;  // false: an unowned table, as on kernels before 5.12
     bool conntrack_stats = true;  // the kernel's conntrack statistics over ctnetlink
     bool per_cpu = false;         // ... also per CPU
+    double sample_interval = 0;   // seconds; 0: no sub-interval sampling
+    std::vector<std::string> sample_counters;  // fnmatch patterns; empty: every counter
 };
 
 // Parses the block's children into config, starting from the defaults. On failure returns an

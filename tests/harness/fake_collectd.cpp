@@ -21,6 +21,7 @@ struct State {
     std::vector<DispatchedValues> dispatched;
     cdtime_t interval = kDefaultInterval;
     cdtime_t time = 0;
+    std::map<std::string, std::vector<data_source_t>> data_sets;
     bool echo = std::getenv("FAKE_COLLECTD_VERBOSE") != nullptr;
 };
 
@@ -204,6 +205,7 @@ void reset() {
     s.callbacks = Callbacks{};
     s.interval = kDefaultInterval;
     s.time = 0;
+    s.data_sets.clear();
 }
 
 void set_interval(cdtime_t interval) {
@@ -288,6 +290,27 @@ void plugin_log(int level, const char* format, ...) {
     std::lock_guard<std::mutex> lock(s.mutex);
     s.logs.push_back({level, buffer});
     if (s.echo) std::fprintf(stderr, "[fake collectd] %s: %s\n", fake_collectd::severity_name(level), buffer);
+}
+
+// Data sets the plugin registers (types it brings itself), by type name.
+int plugin_register_data_set(const data_set_t* ds) {
+    if (!ds) return EINVAL;
+    auto& s = state();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.data_sets[ds->type] = std::vector<data_source_t>(ds->ds, ds->ds + ds->ds_num);
+    return 0;
+}
+
+const data_set_t* plugin_get_ds(const char* name) {
+    auto& s = state();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    auto it = s.data_sets.find(name);
+    if (it == s.data_sets.end()) return nullptr;
+    static thread_local data_set_t view;
+    std::snprintf(view.type, sizeof view.type, "%s", name);
+    view.ds_num = it->second.size();
+    view.ds = it->second.data();
+    return &view;
 }
 
 cdtime_t plugin_get_interval(void) {

@@ -5,9 +5,12 @@
   traffic.py tcp-connect HOST PORT K         K complete TCP connections, one after another
   traffic.py udp-send HOST PORTBASE M        M datagrams, each to its own port: M new flows
   traffic.py syn-fin SRC DST PORT            one TCP segment with SYN and FIN set (conntrack: invalid)
-  traffic.py tcp-stream HOST PORT SECONDS [RATE]   one connection sending RATE small writes a second
+  traffic.py udp-burst HOST PORTBASE M SECONDS    M new flows (one datagram each) spread evenly over SECONDS
+  traffic.py tcp-stream HOST PORT SECONDS [RATE]   one connection sending RATE small writes a second;
+                                                   SIGUSR1 makes it stall (send nothing) for 3 s
   traffic.py udp-flood HOST PORT SECONDS [RATE]    datagrams to one port at RATE a second
 """
+import signal
 import socket
 import struct
 import sys
@@ -58,6 +61,18 @@ def udp_send(host, portbase, count):
     print(f"udp-send: {count} datagrams")
 
 
+def udp_burst(host, portbase, count, seconds):
+    start = time.monotonic()
+    with socket.socket(family_of(host), socket.SOCK_DGRAM) as s:
+        for i in range(count):
+            # Paced against the clock, so the flows really spread over the whole burst.
+            delay = start + seconds * i / count - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            s.sendto(b"x", (host, portbase + i))
+    print(f"udp-burst: {count} datagrams in {time.monotonic() - start:.2f} s")
+
+
 def checksum(data):
     if len(data) % 2:
         data += b"\0"
@@ -81,10 +96,14 @@ def syn_fin(src, dst, port):
 
 def tcp_stream(host, port, seconds, rate):
     end = time.monotonic() + seconds
+    stall = []
+    signal.signal(signal.SIGUSR1, lambda *_: stall.append(time.monotonic() + 3))
     with socket.socket(family_of(host), socket.SOCK_STREAM) as s:
         s.connect((host, port))
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         while time.monotonic() < end:
+            if stall:
+                time.sleep(max(0, stall.pop() - time.monotonic()))
             s.sendall(b"x" * 64)
             time.sleep(1.0 / rate)
 
@@ -108,6 +127,8 @@ def main(argv):
         tcp_connect(args[0], int(args[1]), int(args[2]))
     elif cmd == "udp-send":
         udp_send(args[0], int(args[1]), int(args[2]))
+    elif cmd == "udp-burst":
+        udp_burst(args[0], int(args[1]), int(args[2]), float(args[3]))
     elif cmd == "syn-fin":
         syn_fin(args[0], args[1], int(args[2]))
     elif cmd == "tcp-stream":
