@@ -10,6 +10,7 @@ packages=(
     catch2                                 # unit tests
     nftables iproute2 conntrack            # the kernel side, seen from the tests
     jq python3 util-linux procps iputils-ping   # test tooling: JSON, traffic, setpriv, ping
+    gnuplot-nox                            # the pictures in docs/
 )
 
 missing=()
