@@ -4,6 +4,8 @@
   traffic.py tcp-server PORT                 accept connections until killed (IPv4 and IPv6)
   traffic.py tcp-connect HOST PORT K         K complete TCP connections, one after another
   traffic.py udp-send HOST PORTBASE M        M datagrams, each to its own port: M new flows
+  traffic.py udp-flows HOST N                N new flows as fast as possible (distinct source and
+                                             destination ports): fills a conntrack table
   traffic.py syn-fin SRC DST PORT            one TCP segment with SYN and FIN set (conntrack: invalid)
   traffic.py udp-burst HOST PORTBASE M SECONDS    M new flows (one datagram each) spread evenly over SECONDS
   traffic.py tcp-stream HOST PORT SECONDS [RATE]   one connection sending RATE small writes a second;
@@ -73,6 +75,26 @@ def udp_burst(host, portbase, count, seconds):
     print(f"udp-burst: {count} datagrams in {time.monotonic() - start:.2f} s")
 
 
+def udp_flows(host, count):
+    sent, sockets = 0, []
+    try:
+        while sent < count:
+            s = socket.socket(family_of(host), socket.SOCK_DGRAM)
+            sockets.append(s)  # kept open: each socket is a source port of its own
+            for port in range(1024, 65536):
+                if sent == count:
+                    break
+                try:
+                    s.sendto(b"x", (host, port))
+                except OSError:
+                    pass  # dropped locally (e.g. ENOBUFS): the flow may still be new later
+                sent += 1
+    finally:
+        for s in sockets:
+            s.close()
+    print(f"udp-flows: {sent} datagrams")
+
+
 def checksum(data):
     if len(data) % 2:
         data += b"\0"
@@ -129,6 +151,8 @@ def main(argv):
         udp_send(args[0], int(args[1]), int(args[2]))
     elif cmd == "udp-burst":
         udp_burst(args[0], int(args[1]), int(args[2]), float(args[3]))
+    elif cmd == "udp-flows":
+        udp_flows(args[0], int(args[1]))
     elif cmd == "syn-fin":
         syn_fin(args[0], args[1], int(args[2]))
     elif cmd == "tcp-stream":
