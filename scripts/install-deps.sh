@@ -11,6 +11,7 @@ packages=(
     nftables iproute2 conntrack            # the kernel side, seen from the tests
     jq python3 util-linux procps iputils-ping   # test tooling: JSON, traffic, setpriv, ping
     gnuplot-nox                            # the pictures in docs/
+    influxdb curl                          # a real time-series database in the tests
 )
 
 missing=()

@@ -79,3 +79,9 @@ wait_reads() {  # wait_reads IDENTIFIER N [SECONDS]
 log_count() {  # log_count PATTERN: lines of the daemon log matching PATTERN
     grep -c -- "$1" "$TMP/collectd.log" 2>/dev/null || true
 }
+
+# network_block HOST PORT: collectd's network plugin sending to HOST:PORT.
+network_block() {
+    printf 'PluginDir "%s"\nLoadPlugin network\n<Plugin network>\n  Server "%s" "%s"\n</Plugin>\n' \
+        "$SYSTEM_PLUGIN_DIR" "$1" "$2"
+}
