@@ -12,8 +12,17 @@
 set(COLLECTD_SOURCE_DIR "" CACHE PATH "collectd source/build tree (layout of OpenWrt's build dir)")
 
 if(COLLECTD_SOURCE_DIR)
-  find_path(Collectd_PLUGIN_DIR daemon/plugin.h PATHS "${COLLECTD_SOURCE_DIR}/src" NO_DEFAULT_PATH)
-  find_path(Collectd_CONFIG_DIR config.h PATHS "${COLLECTD_SOURCE_DIR}/src" "${COLLECTD_SOURCE_DIR}" NO_DEFAULT_PATH)
+  # The tree is a build directory on the build machine, not part of the target's sysroot:
+  # NO_CMAKE_FIND_ROOT_PATH, or a cross build that re-roots includes (OpenWrt's cmake.mk sets
+  # CMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY) would look for it under the staging dir.
+  find_path(Collectd_PLUGIN_DIR daemon/plugin.h PATHS "${COLLECTD_SOURCE_DIR}/src"
+            NO_DEFAULT_PATH NO_CMAKE_FIND_ROOT_PATH)
+  find_path(Collectd_CONFIG_DIR config.h PATHS "${COLLECTD_SOURCE_DIR}/src" "${COLLECTD_SOURCE_DIR}"
+            NO_DEFAULT_PATH NO_CMAKE_FIND_ROOT_PATH)
+  if(NOT Collectd_CONFIG_DIR AND EXISTS "${COLLECTD_SOURCE_DIR}/src/daemon/plugin.h")
+    message(WARNING "COLLECTD_SOURCE_DIR=${COLLECTD_SOURCE_DIR} has no src/config.h: run collectd's "
+                    "./configure in it first (OpenWrt: build the collectd package first)")
+  endif()
   set(_collectd_dirs "${Collectd_PLUGIN_DIR}" "${Collectd_PLUGIN_DIR}/daemon" "${Collectd_CONFIG_DIR}")
   set(_collectd_tree ON)
   set(_collectd_required Collectd_PLUGIN_DIR Collectd_CONFIG_DIR)

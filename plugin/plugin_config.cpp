@@ -1,6 +1,9 @@
 #include "plugin/plugin_config.h"
 
+#include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <strings.h>
 
@@ -39,10 +42,25 @@ Status get_bool(const oconfig_item_t* item, const char* key, bool& out) {
     return wrong(key, "true or false");
 }
 
+// A number, also in quotes: OpenWrt's config writers quote "-150" and "0.5".
+bool get_number(const oconfig_item_t* item, double& out) {
+    if (item->values_num != 1) return false;
+    if (item->values[0].type == OCONFIG_TYPE_NUMBER) {
+        out = item->values[0].value.number;
+        return true;
+    }
+    if (item->values[0].type != OCONFIG_TYPE_STRING) return false;
+    const char* s = item->values[0].value.string;
+    char* end = nullptr;
+    errno = 0;
+    out = std::strtod(s, &end);
+    return *s != '\0' && !std::isspace(static_cast<unsigned char>(*s)) && end && *end == '\0' && errno == 0;
+}
+
 Status get_priority(const oconfig_item_t* item, const char* key, int32_t& out) {
     const std::string accepted = "a whole number above -200, e.g. 0";
-    if (item->values_num != 1 || item->values[0].type != OCONFIG_TYPE_NUMBER) return wrong(key, accepted);
-    const double v = item->values[0].value.number;
+    double v = 0;
+    if (!get_number(item, v)) return wrong(key, accepted);
     if (!std::isfinite(v) || v != std::floor(v) || v < std::numeric_limits<int32_t>::min() ||
         v > std::numeric_limits<int32_t>::max())
         return wrong(key, accepted);
@@ -72,8 +90,8 @@ Status get_list(const oconfig_item_t* item, const char* key, std::vector<E>& out
 
 Status get_seconds(const oconfig_item_t* item, const char* key, double& out) {
     const std::string accepted = "a number of seconds from 0.05 to 3600, e.g. 1";
-    if (item->values_num != 1 || item->values[0].type != OCONFIG_TYPE_NUMBER) return wrong(key, accepted);
-    const double v = item->values[0].value.number;
+    double v = 0;
+    if (!get_number(item, v)) return wrong(key, accepted);
     if (!std::isfinite(v) || v < 0.05 || v > 3600) return wrong(key, accepted);
     out = v;
     return {};

@@ -12,24 +12,53 @@ packages=(
     jq python3 util-linux procps iputils-ping   # test tooling: JSON, traffic, setpriv, ping
     gnuplot-nox                            # the pictures in docs/
     influxdb curl                          # a real time-series database in the tests
+    # OpenWrt checks: a router architecture's cross compiler and libraries, and what collectd's
+    # source tree needs to be configured as OpenWrt's build directory is
+    g++-aarch64-linux-gnu libnftnl-dev:arm64 libmnl-dev:arm64 file
+    autoconf automake libtool flex bison dpkg-dev
 )
+# collectd's upstream source, for building against a collectd tree as OpenWrt does.
+source_cache=/var/cache/conntrack-nft
 
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -eq 0 ]; then
+for p in "${packages[@]}"; do installed "$p" || missing+=("$p"); done
+need_update=0
+dpkg --print-foreign-architectures | grep -qx arm64 || need_update=1
+[ -f /etc/apt/sources.list.d/debian-src.sources ] || need_update=1
+have_source() { ls "$source_cache"/collectd_*.orig.tar.* > /dev/null 2>&1; }
+
+if [ ${#missing[@]} -eq 0 ] && [ "$need_update" = 0 ] && have_source; then
     exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
-    echo "install-deps: missing packages: ${missing[*]}; run as root (apt-get) or install them" >&2
+    echo "install-deps: missing: ${missing[*]:-} $(have_source || echo "collectd source in $source_cache");" \
+         "run as root (apt-get) or install them" >&2
     exit 1
 fi
-echo "install-deps: installing ${missing[*]}"
+
 export DEBIAN_FRONTEND=noninteractive
+dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
+if [ ! -f /etc/apt/sources.list.d/debian-src.sources ]; then
+    cat > /etc/apt/sources.list.d/debian-src.sources <<'SRC'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+fi
+echo "install-deps: installing ${missing[*]:-nothing new}"
 apt-get update -qq
-# collectd-core must not start a daemon of its own here: policy-rc.d says no to services.
-trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-[ -e /usr/sbin/policy-rc.d ] || printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-chmod +x /usr/sbin/policy-rc.d
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Packages such as collectd-core or influxdb must not start daemons of their own here.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+fi
+[ ${#missing[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if ! have_source; then
+    mkdir -p "$source_cache"
+    # The upstream tarball only (the same 5.12.0 release OpenWrt builds).
+    (cd "$source_cache" && apt-get source -qq --download-only --tar-only collectd)
+fi

@@ -397,8 +397,12 @@ TEST_CASE("a value selected twice is an error") {
 
 TEST_CASE("Priority errors") {
     ConfigBlock b = plugin_block();
-    SECTION("a string") {
-        b.add("Priority", "10");
+    SECTION("a string that is not a number") {
+        b.add("Priority", "10x");
+        CHECK(error_of(b) == "Priority: expects a whole number above -200, e.g. 0");
+    }
+    SECTION("an empty string or one with blanks") {
+        b.add("Priority", " 10");
         CHECK(error_of(b) == "Priority: expects a whole number above -200, e.g. 0");
     }
     SECTION("a fraction") {
@@ -485,7 +489,7 @@ TEST_CASE("errors for keys spelled in another case name the key") {
         add("Protocol", "sctp");
         add("Hook", "fwd");
         add("State", "estab");
-        add("Priority", "10");
+        add("Priority", "ten");
         add("Priority", -200.0);
         add("Manage", "yes");
         add("ReportBytes", 2.0);
@@ -790,4 +794,20 @@ TEST_CASE("the stand-in records what the plugin API receives") {
     fake_collectd::reset();
     CHECK(cdtime() > (static_cast<cdtime_t>(1600000000) << 30));
     CHECK_THROWS_AS(fake_collectd::run_init("nobody"), std::logic_error);
+}
+
+TEST_CASE("numbers in quotes are numbers, as OpenWrt's config writers write them") {
+    ConfigBlock b = plugin_block();
+    b.add("Priority", "-150").add("SampleInterval", "0.5");
+    const Parsed p = parse(b);
+    REQUIRE(p.status.ok());
+    CHECK(p.config.ruleset.priority == -150);
+    CHECK(p.config.sample_interval == 0.5);
+
+    ConfigBlock low = plugin_block();
+    low.add("Priority", "-200");
+    CHECK(starts_with(error_of(low), "Priority: -200 runs before"));
+    ConfigBlock tiny = plugin_block();
+    tiny.add("SampleInterval", "0.01");
+    CHECK(error_of(tiny) == "SampleInterval: expects a number of seconds from 0.05 to 3600, e.g. 1");
 }

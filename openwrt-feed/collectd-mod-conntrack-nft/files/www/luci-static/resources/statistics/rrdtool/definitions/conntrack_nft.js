@@ -1,0 +1,126 @@
+'use strict';
+'require baseclass';
+
+/*
+ * Graphs of the kernel's conntrack statistics that conntrack_nft dispatches (ConntrackStats
+ * true): <host>/conntrack_nft/percent-used, conntrack-entries, conntrack-max,
+ * operations-<stat>, count-flowtables, and per CPU (PerCPU true) conntrack_nft-cpu<N>/
+ * operations-<stat>. The per-hook packet rates are in nftables.js (RRD plugin "nftables").
+ */
+
+var DROPS = [ 'drop', 'early_drop', 'insert_failed', 'error' ];
+var LOOKUPS = [ 'found', 'invalid', 'insert', 'search_restart', 'clash_resolve', 'chaintoolong' ];
+
+var COLORS = {
+	drop: 'e00000', early_drop: 'ff7f00', insert_failed: 'b0006e', error: '7a0000',
+	found: '1c7c2c', invalid: 'e00000', insert: '1f4e9e', search_restart: 'b79ad6',
+	clash_resolve: 'aaaaaa', chaintoolong: 'ff7f00'
+};
+
+/*
+ * LuCI's renderer needs the overview's graphs (detail false) before the detail graphs, and at
+ * least one overview graph per plugin instance.
+ */
+function ordered(graphs) {
+	var out = graphs.filter(function(g) { return !g.detail; })
+		.concat(graphs.filter(function(g) { return g.detail; }));
+	if (out.length)
+		out[0].detail = false;
+	return out;
+}
+
+function present(graph, host, plugin, plugin_instance, type, wanted) {
+	var have = graph.dataInstances(host, plugin, plugin_instance, type);
+	return wanted.filter(function(i) { return have.indexOf(i) > -1; });
+}
+
+function operationsGraph(title, instances, detail) {
+	var options = {};
+
+	instances.forEach(function(i) {
+		options['operations_' + i] = { title: i, color: COLORS[i], noarea: true, overlay: true };
+	});
+
+	return {
+		title: title,
+		vlabel: 'Events/s',
+		number_format: '%5.2lf%s',
+		y_min: '0',
+		detail: detail,
+		data: {
+			types: [ 'operations' ],
+			instances: { operations: instances },
+			options: options
+		}
+	};
+}
+
+return baseclass.extend({
+	title: _('Conntrack health'),
+
+	rrdargs: function(graph, host, plugin, plugin_instance, dtype) {
+		/* conntrack_nft-cpu<N>: one CPU's statistics. */
+		if (plugin_instance) {
+			var ops = present(graph, host, plugin, plugin_instance, 'operations', DROPS.concat(LOOKUPS));
+			return [ operationsGraph('%H: Conntrack statistics of %pi', ops, false) ];
+		}
+
+		var graphs = [];
+
+		if (present(graph, host, plugin, '', 'percent', [ 'used' ]).length)
+			graphs.push({
+				title: '%H: Conntrack table fill',
+				vlabel: 'Percent',
+				number_format: '%5.1lf%%',
+				y_min: '0',
+				y_max: '100',
+				data: {
+					types: [ 'percent' ],
+					instances: { percent: [ 'used' ] },
+					options: { percent_used: { title: 'Used (full: new connections dropped)', color: '3f74c6' } }
+				}
+			});
+
+		var drops = present(graph, host, plugin, '', 'operations', DROPS);
+		if (drops.length)
+			graphs.push(operationsGraph('%H: Conntrack drops and failures', drops, false));
+
+		var entries = present(graph, host, plugin, '', 'conntrack', [ 'entries', 'max' ]);
+		if (entries.length)
+			graphs.push({
+				title: '%H: Tracked connections',
+				vlabel: 'Connections',
+				number_format: '%5.0lf%s',
+				y_min: '0',
+				detail: true,
+				data: {
+					types: [ 'conntrack' ],
+					instances: { conntrack: entries },
+					options: {
+						conntrack_entries: { title: 'Entries', color: '1c7c2c' },
+						conntrack_max: { title: 'Maximum', color: 'e00000', noarea: true, overlay: true }
+					}
+				}
+			});
+
+		var lookups = present(graph, host, plugin, '', 'operations', LOOKUPS);
+		if (lookups.length)
+			graphs.push(operationsGraph('%H: Conntrack lookups and inserts', lookups, true));
+
+		if (present(graph, host, plugin, '', 'count', [ 'flowtables' ]).length)
+			graphs.push({
+				title: '%H: Flowtables (while above 0, forward counters miss offloaded packets)',
+				vlabel: 'Flowtables',
+				number_format: '%5.0lf',
+				y_min: '0',
+				detail: true,
+				data: {
+					types: [ 'count' ],
+					instances: { count: [ 'flowtables' ] },
+					options: { count_flowtables: { title: 'Flowtables', color: 'ff7f00', noarea: true } }
+				}
+			});
+
+		return ordered(graphs);
+	}
+});

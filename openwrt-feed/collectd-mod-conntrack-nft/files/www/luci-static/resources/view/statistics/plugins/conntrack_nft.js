@@ -1,0 +1,136 @@
+'use strict';
+'require baseclass';
+'require form';
+'require statistics.pluginUtil as pluginUtil';
+
+/*
+ * Settings of the conntrack_nft collectd plugin (Statistics > Setup > Network plugins).
+ * Option names are the plugin's keys; lists are plural (Protocols, Hooks, States) because
+ * LuCI's config generator writes one singular line per value (Protocol tcp, Protocol udp).
+ * Every default is the plugin's own (docs/configuration.md), so an untouched option means
+ * the same as no option; tests/openwrt checks this.
+ */
+
+function managed(o) {
+	o.depends({ enable: '1', Manage: '1' });
+	return o;
+}
+
+return baseclass.extend({
+	title: _('Conntrack (nftables) Plugin Configuration'),
+	description: _('The conntrack_nft plugin counts packets per protocol, hook and connection tracking state (new, established, invalid, ...) with its own nftables table, and reports the kernel\'s conntrack table fill and drops.'),
+
+	addFormOptions: function(s) {
+		var o;
+
+		pluginUtil.addCommonOptions(s);
+
+		o = s.option(form.Flag, 'Manage', _('Create and own the table'),
+			_('Unchecked: read every named counter of an existing table and never change it.'));
+		o.default = '1';
+		o.depends('enable', '1');
+
+		o = s.option(form.Value, 'Table', _('Table name'));
+		o.default = 'conntrack_stats';
+		o.placeholder = 'conntrack_stats';
+		o.validate = function(section_id, value) {
+			if (value == '' || /^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(value))
+				return true;
+			return _('A letter, then letters, digits or _, at most 63 characters');
+		};
+		o.depends('enable', '1');
+
+		o = s.option(form.ListValue, 'Family', _('Address family'),
+			_('ip: IPv4 only (as the classic ruleset), ip6: IPv6 only, inet: both'));
+		o.value('ip', 'ip (IPv4)');
+		o.value('ip6', 'ip6 (IPv6)');
+		o.value('inet', 'inet (IPv4 and IPv6)');
+		o.default = 'ip';
+		o.depends('enable', '1');
+
+		o = managed(s.option(form.MultiValue, 'Protocols', _('Protocols')));
+		o.value('tcp');
+		o.value('udp');
+		o.value('icmp', 'icmp (ip, inet)');
+		o.value('icmpv6', 'icmpv6 (ip6, inet)');
+		o.default = [ 'tcp', 'udp' ];
+
+		o = managed(s.option(form.MultiValue, 'Hooks', _('Hooks'),
+			_('With flow offloading on, forwarded packets of offloaded connections skip the forward hook.')));
+		o.value('prerouting');
+		o.value('input');
+		o.value('forward');
+		o.value('output');
+		o.value('postrouting');
+		o.default = [ 'input', 'output', 'forward' ];
+
+		o = managed(s.option(form.MultiValue, 'States', _('Conntrack states')));
+		o.value('new');
+		o.value('established');
+		o.value('related');
+		o.value('invalid');
+		o.value('untracked');
+		o.default = [ 'new', 'established', 'invalid' ];
+
+		o = managed(s.option(form.Value, 'Priority', _('Chain priority'),
+			_('Conntrack assigns states at -200; the counting chains must run after it.')));
+		o.datatype = 'and(integer,min(-199))';
+		o.default = '0';
+		o.placeholder = '0';
+
+		o = s.option(form.Flag, 'ReportBytes', _('Report bytes'), _('Also report byte counters.'));
+		o.default = '0';
+		o.depends('enable', '1');
+
+		o = managed(s.option(form.Flag, 'KeepTable', _('Keep table on stop'),
+			_('Leave the table and its counter values in the kernel when collectd stops.')));
+		o.default = '0';
+
+		o = managed(s.option(form.Flag, 'OwnerFlag', _('Owned table'),
+			_('Only collectd can change the table, and the kernel removes it if collectd dies (kernel 5.12 or later).')));
+		o.default = '1';
+
+		o = s.option(form.Flag, 'ConntrackStats', _('Conntrack statistics'),
+			_('Also report the conntrack table\'s entries, maximum and fill, drops and other kernel statistics, and the number of flowtables.'));
+		o.default = '1';
+		o.depends('enable', '1');
+
+		o = s.option(form.Flag, 'PerCPU', _('Per CPU'), _('Also report each conntrack statistic per CPU.'));
+		o.default = '0';
+		o.depends({ enable: '1', ConntrackStats: '1' });
+
+		/* Whole seconds: LuCI's generator writes them as numbers, which the plugin needs. */
+		o = s.option(form.Value, 'SampleInterval', _('Sample interval'),
+			_('Seconds. Read the counters this often and also report, per interval, the highest and the lowest per-second rate seen. Empty: off.'));
+		o.datatype = 'and(uinteger,range(1,3600))';
+		o.placeholder = _('off');
+		o.optional = true;
+		o.depends('enable', '1');
+
+		o = s.option(form.DynamicList, 'SampleCounters', _('Sampled counters'),
+			_('Counter names or patterns such as *_fwd_*. Empty: every counter.'));
+		o.optional = true;
+		o.validate = function(section_id, value) {
+			if (value == '' || /^[^\s"]{1,255}$/.test(value))
+				return true;
+			return _('A counter name or pattern without spaces or quotes, at most 255 characters');
+		};
+		o.depends('enable', '1');
+	},
+
+	configSummary: function(section) {
+		var table = section.Table || 'conntrack_stats',
+		    family = section.Family || 'ip';
+
+		if (section.Manage == '0')
+			return _('Reading table %s %s').format(family, table);
+
+		var protocols = L.toArray(section.Protocols),
+		    hooks = L.toArray(section.Hooks);
+
+		return _('Counting %s at %s in table %s %s').format(
+			(protocols.length ? protocols : [ 'tcp', 'udp' ]).join(', '),
+			(hooks.length ? hooks : [ 'input', 'output', 'forward' ]).join(', '),
+			family, table);
+	}
+});
