@@ -43,7 +43,8 @@ int gen_cb(const nlmsghdr* nlh, void* data) {
 ManagedTable::ManagedTable(RulesetSpec spec, bool keep, bool owner_flag)
     : spec_(std::move(spec)),
       flags_(wanted_flags(keep, owner_flag)),
-      expected_rules_(counting_rules(spec_).size()),
+      expected_counters_(counting_rules(spec_).size()),
+      expected_rules_(expected_rule_count(spec_)),
       reader_(spec_.family, spec_.table) {}
 
 Status ManagedTable::open() { return sock_.open(); }
@@ -53,7 +54,9 @@ Status ManagedTable::commit_ruleset(bool exists, bool keep_values, const std::ve
     Batch batch(sock_.next_seq());
     if (exists && keep_values) {
         // Same chains: flush the rules and add them again; counters, declared without
-        // NLM_F_EXCL, keep their values. Chains and counters we no longer want go.
+        // NLM_F_EXCL, keep their values. Chains and counters we no longer want go. The anonymous
+        // maps of the map shape belong to their rules: the flush removes them too, and the
+        // ruleset brings new ones.
         std::size_t count = 0;
         bool missing = false;
         if (Status s = reader_.read(sock_, scratch_, count, missing); !s) return s;
@@ -144,8 +147,8 @@ Status ManagedTable::read(std::vector<CounterValue>& values, std::size_t& count,
     if (Status s = reader_.read(sock_, values, count, missing); !s) return s;
     if (missing) {
         repaired = "the table was removed by someone else";
-    } else if (count != expected_rules_) {
-        repaired = "the table holds " + std::to_string(count) + " counters instead of " + std::to_string(expected_rules_);
+    } else if (count != expected_counters_) {
+        repaired = "the table holds " + std::to_string(count) + " counters instead of " + std::to_string(expected_counters_);
     } else if (!owned()) {
         // Nobody else can touch an owned table. An unowned one may have lost its rules (`nft flush
         // table`) while its counters stay: check whenever the ruleset generation moved.

@@ -42,7 +42,8 @@ private:
 
     RulesetSpec spec_;
     uint32_t flags_;
-    std::size_t expected_rules_;
+    std::size_t expected_counters_;
+    std::size_t expected_rules_;  // per shape: one per counter (classic) or one per chain (map)
     uint32_t verified_genid_ = 0;
     NetlinkSocket sock_;
     CounterReader reader_;

@@ -31,6 +31,7 @@ constexpr std::array<Named<CtState>, 5> kStates{{{"new", CtState::new_},
                                                  {"related", CtState::related},
                                                  {"invalid", CtState::invalid},
                                                  {"untracked", CtState::untracked}}};
+constexpr std::array<Named<RuleShape>, 2> kRuleShapes{{{"map", RuleShape::map}, {"classic", RuleShape::classic}}};
 
 // Words nft's parser reads as syntax where a table name stands: a table named so could be
 // created over netlink but not written in a ruleset file.
@@ -101,16 +102,19 @@ std::string_view to_string(Family value) { return name_of(kFamilies, value); }
 std::string_view to_string(Hook value) { return name_of(kHooks, value); }
 std::string_view to_string(Protocol value) { return name_of(kProtocols, value); }
 std::string_view to_string(CtState value) { return name_of(kStates, value); }
+std::string_view to_string(RuleShape value) { return name_of(kRuleShapes, value); }
 
 std::optional<Family> parse_family(std::string_view text) { return parse(kFamilies, text); }
 std::optional<Hook> parse_hook(std::string_view text) { return parse(kHooks, text); }
 std::optional<Protocol> parse_protocol(std::string_view text) { return parse(kProtocols, text); }
 std::optional<CtState> parse_state(std::string_view text) { return parse(kStates, text); }
+std::optional<RuleShape> parse_rule_shape(std::string_view text) { return parse(kRuleShapes, text); }
 
 std::string accepted_families() { return accepted(kFamilies); }
 std::string accepted_hooks() { return accepted(kHooks); }
 std::string accepted_protocols() { return accepted(kProtocols); }
 std::string accepted_states() { return accepted(kStates); }
+std::string accepted_rule_shapes() { return accepted(kRuleShapes); }
 
 std::string counter_name(Protocol protocol, Hook hook, CtState state) {
     std::string name(to_string(protocol));
@@ -131,6 +135,11 @@ std::vector<CountingRule> counting_rules(const RulesetSpec& spec) {
             for (CtState state : spec.states)
                 rules.push_back({hook, protocol, state, counter_name(protocol, hook, state)});
     return rules;
+}
+
+std::size_t expected_rule_count(const RulesetSpec& spec) {
+    if (spec.shape == RuleShape::map) return spec.hooks.size();
+    return spec.hooks.size() * spec.protocols.size() * spec.states.size();
 }
 
 Status validate_table_name(std::string_view name) {

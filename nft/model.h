@@ -16,6 +16,13 @@ enum class Family { ip, ip6, inet };
 enum class Hook { prerouting, input, forward, output, postrouting };
 enum class Protocol { tcp, udp, icmp, icmpv6 };
 enum class CtState { invalid, established, related, new_, untracked };
+// How a chain's rules pick the counter:
+//  classic: one rule per protocol and state, `ip protocol tcp ct state new counter name "..."`,
+//           every packet walks all of them (the hand-written ruleset, nft/conntrack-counter.nft);
+//  map:     one rule per chain, `counter name ip protocol . ct state map { tcp . new : "...", ... }`,
+//           a single hash lookup per packet. Same counters, same counts (a packet carries exactly
+//           one ct state bit; a protocol or state not in the map is not counted, as before).
+enum class RuleShape { classic, map };
 
 // Conntrack assigns a state at this priority; a counting chain must run after it.
 constexpr int32_t kConntrackPriority = -200;
@@ -30,6 +37,7 @@ struct RulesetSpec {
     std::vector<Protocol> protocols{Protocol::tcp, Protocol::udp};
     std::vector<CtState> states{CtState::new_, CtState::established, CtState::invalid};
     int32_t priority = 0;
+    RuleShape shape = RuleShape::map;
 };
 
 // One counting rule: packets of `protocol` in `state` seen at `hook` go to counter `counter`.
@@ -43,6 +51,8 @@ struct CountingRule {
 // Rules in chain order: hooks as given, then protocols, then states. Counters are declared in
 // this order too, so that the kernel lists what we create and what `nft -f` creates alike.
 std::vector<CountingRule> counting_rules(const RulesetSpec& spec);
+// Rules the kernel holds for the spec: one per counter (classic) or one per chain (map).
+std::size_t expected_rule_count(const RulesetSpec& spec);
 
 std::string counter_name(Protocol protocol, Hook hook, CtState state);
 std::string chain_name(Hook hook);
@@ -55,18 +65,21 @@ std::string_view to_string(Family value);
 std::string_view to_string(Hook value);
 std::string_view to_string(Protocol value);
 std::string_view to_string(CtState value);
+std::string_view to_string(RuleShape value);
 
 // Case-insensitive parsing; std::nullopt for anything else.
 std::optional<Family> parse_family(std::string_view text);
 std::optional<Hook> parse_hook(std::string_view text);
 std::optional<Protocol> parse_protocol(std::string_view text);
 std::optional<CtState> parse_state(std::string_view text);
+std::optional<RuleShape> parse_rule_shape(std::string_view text);
 
 // "ip, ip6, inet": the accepted values, for error messages.
 std::string accepted_families();
 std::string accepted_hooks();
 std::string accepted_protocols();
 std::string accepted_states();
+std::string accepted_rule_shapes();
 
 // Values the kernel uses.
 uint8_t nfproto(Family family);           // NFPROTO_*

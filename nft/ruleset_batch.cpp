@@ -1,5 +1,8 @@
 #include "nft/ruleset_batch.h"
 
+#include <cstring>
+
+#include <libnftnl/set.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
@@ -15,12 +18,33 @@ std::string table_what(Family family, const std::string& table) {
 
 // Registers are 4 bytes wide: a protocol byte is compared as one byte, a state as a u32.
 constexpr uint32_t kReg1 = NFT_REG_1;
+// The second 4-byte register of a concatenation that starts in reg 1: the ct state half of the key.
+constexpr uint32_t kReg32_01 = NFT_REG32_01;
+
+using SetPtr = std::unique_ptr<nftnl_set, FreeWith<nftnl_set_free>>;
+using SetElemPtr = std::unique_ptr<nftnl_set_elem, FreeWith<nftnl_set_elem_free>>;
+
+// The anonymous map of the map shape, as nft 1.0.6 sends it for
+// `counter name ip protocol . ct state map { tcp . new : "...", ... }`, so that `nft list` prints
+// the same table for our batch and for `nft -f` of the rendered text.
+// The kernel replaces %d with a free number (__objmap0, __objmap1...).
+constexpr const char* kAnonymousObjectMap = "__objmap%d";
+// nft's datatype ids, concatenated 6 bits each: inet_proto (12) . ct_state (26). `meta l4proto`
+// and `ip protocol` are both inet_proto.
+constexpr uint32_t kTypeInetProto = 12;
+constexpr uint32_t kTypeCtState = 26;
+constexpr uint32_t kConcatTypeBits = 6;
+// Two 4-byte register slots: the protocol byte (zero padded), then the host-endian ct state.
+constexpr uint32_t kMapKeyLength = 8;
+constexpr uint32_t kMapFlags = NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | NFT_SET_OBJECT;
+// nft's set user data (libnftnl udata TLVs): key byte order 0 (a concatenation), data interval 0.
+constexpr unsigned char kMapUserData[] = {0, 4, 0, 0, 0, 0, 6, 4, 0, 0, 0, 0};
 
 ExprPtr make_expr(const char* name) { return ExprPtr(nftnl_expr_alloc(name)); }
 
 void add_expr(nftnl_rule* rule, ExprPtr expr) { nftnl_rule_add_expr(rule, expr.release()); }
 
-void add_protocol_match(nftnl_rule* rule, Family family, Protocol protocol) {
+void add_protocol_load(nftnl_rule* rule, Family family) {
     if (family == Family::ip) {
         auto load = make_expr("payload");
         nftnl_expr_set_u32(load.get(), NFTNL_EXPR_PAYLOAD_DREG, kReg1);
@@ -34,6 +58,10 @@ void add_protocol_match(nftnl_rule* rule, Family family, Protocol protocol) {
         nftnl_expr_set_u32(load.get(), NFTNL_EXPR_META_DREG, kReg1);
         add_expr(rule, std::move(load));
     }
+}
+
+void add_protocol_match(nftnl_rule* rule, Family family, Protocol protocol) {
+    add_protocol_load(rule, family);
     auto cmp = make_expr("cmp");
     const uint8_t number = ip_protocol_number(protocol);
     nftnl_expr_set_u32(cmp.get(), NFTNL_EXPR_CMP_SREG, kReg1);
@@ -95,6 +123,62 @@ void add_chain(Batch& batch, const RulesetSpec& spec, Hook hook) {
     nftnl_chain_set_u32(chain.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
     nftnl_chain_nlmsg_build_payload(batch.add(NFT_MSG_NEWCHAIN, nfproto(spec.family), kCreate, "chain " + name),
                                     chain.get());
+}
+
+// The map of one chain (set and elements, two messages) and its single rule:
+//   [ payload load 1b @ network header + 9 => reg 1 ]   (meta load l4proto in ip6/inet)
+//   [ ct load state => reg 9 ]
+//   [ objref sreg 1 set __objmapN ]
+// The rule names the map by its batch-local id, as the kernel has not named it yet.
+void add_map_chain_rule(Batch& batch, const RulesetSpec& spec, const std::vector<CountingRule>& rules, Hook hook,
+                        uint32_t set_id) {
+    const uint8_t family = nfproto(spec.family);
+    const std::string chain = chain_name(hook);
+    SetPtr set(nftnl_set_alloc());
+    nftnl_set_set_u32(set.get(), NFTNL_SET_FAMILY, family);
+    nftnl_set_set_str(set.get(), NFTNL_SET_TABLE, spec.table.c_str());
+    nftnl_set_set_str(set.get(), NFTNL_SET_NAME, kAnonymousObjectMap);
+    nftnl_set_set_u32(set.get(), NFTNL_SET_FLAGS, kMapFlags);
+    nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_TYPE, (kTypeInetProto << kConcatTypeBits) | kTypeCtState);
+    nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_LEN, kMapKeyLength);
+    nftnl_set_set_u32(set.get(), NFTNL_SET_OBJ_TYPE, NFT_OBJECT_COUNTER);
+    nftnl_set_set_u32(set.get(), NFTNL_SET_ID, set_id);
+    nftnl_set_set_data(set.get(), NFTNL_SET_USERDATA, kMapUserData, sizeof kMapUserData);
+    uint32_t elements = 0;
+    for (const auto& rule : rules) {
+        if (rule.hook != hook) continue;
+        unsigned char key[kMapKeyLength] = {};
+        key[0] = ip_protocol_number(rule.protocol);
+        const uint32_t state = ct_state_bit(rule.state);  // host-endian, as `ct load state` writes it
+        std::memcpy(key + 4, &state, sizeof state);
+        SetElemPtr elem(nftnl_set_elem_alloc());
+        nftnl_set_elem_set(elem.get(), NFTNL_SET_ELEM_KEY, key, sizeof key);
+        nftnl_set_elem_set_str(elem.get(), NFTNL_SET_ELEM_OBJREF, rule.counter.c_str());
+        nftnl_set_elem_add(set.get(), elem.release());
+        ++elements;
+    }
+    nftnl_set_set_u32(set.get(), NFTNL_SET_DESC_SIZE, elements);
+    const std::string what = "map of chain " + chain;
+    nftnl_set_nlmsg_build_payload(batch.add(NFT_MSG_NEWSET, family, kCreate, what), set.get());
+    nftnl_set_elems_nlmsg_build_payload(batch.add(NFT_MSG_NEWSETELEM, family, kCreate, "elements of the " + what),
+                                        set.get());
+
+    RulePtr rule(nftnl_rule_alloc());
+    nftnl_rule_set_u32(rule.get(), NFTNL_RULE_FAMILY, family);
+    nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, spec.table.c_str());
+    nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, chain.c_str());
+    add_protocol_load(rule.get(), spec.family);
+    auto state = make_expr("ct");
+    nftnl_expr_set_u32(state.get(), NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+    nftnl_expr_set_u32(state.get(), NFTNL_EXPR_CT_DREG, kReg32_01);
+    add_expr(rule.get(), std::move(state));
+    auto ref = make_expr("objref");
+    nftnl_expr_set_u32(ref.get(), NFTNL_EXPR_OBJREF_SET_SREG, kReg1);
+    nftnl_expr_set_str(ref.get(), NFTNL_EXPR_OBJREF_SET_NAME, kAnonymousObjectMap);
+    nftnl_expr_set_u32(ref.get(), NFTNL_EXPR_OBJREF_SET_ID, set_id);
+    add_expr(rule.get(), std::move(ref));
+    nftnl_rule_nlmsg_build_payload(
+        batch.add(NFT_MSG_NEWRULE, family, kCreate | NLM_F_APPEND, "map rule in chain " + chain), rule.get());
 }
 
 void add_rule(Batch& batch, const RulesetSpec& spec, const CountingRule& counting) {
@@ -160,7 +244,12 @@ void add_ruleset(Batch& batch, const RulesetSpec& spec) {
     const auto rules = counting_rules(spec);
     for (const auto& rule : rules) add_counter(batch, spec.family, spec.table, rule.counter);
     for (Hook hook : spec.hooks) add_chain(batch, spec, hook);
-    for (const auto& rule : rules) add_rule(batch, spec, rule);
+    if (spec.shape == RuleShape::map) {
+        uint32_t set_id = 0;
+        for (Hook hook : spec.hooks) add_map_chain_rule(batch, spec, rules, hook, ++set_id);
+    } else {
+        for (const auto& rule : rules) add_rule(batch, spec, rule);
+    }
 }
 
 }  // namespace ctnft

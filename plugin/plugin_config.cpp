@@ -110,8 +110,8 @@ Status get_patterns(const oconfig_item_t* item, const char* key, std::vector<std
 }
 
 constexpr const char* kKeys =
-    "Table, Family, Manage, Protocol, Hook, State, Priority, ReportBytes, KeepTable, OwnerFlag, ConntrackStats, "
-    "PerCPU, SampleInterval, SampleCounter";
+    "Table, Family, Manage, Protocol, Hook, State, Priority, RuleShape, ReportBytes, KeepTable, OwnerFlag, "
+    "ConntrackStats, PerCPU, SampleInterval, SampleCounter";
 
 }  // namespace
 
@@ -152,6 +152,14 @@ Status parse_plugin_config(const oconfig_item_s* block, PluginConfig& config, st
         } else if (is("State")) {
             s = get_list(item, "State", spec.states, seen_state, parse_state, accepted_states());
             managed("State");
+        } else if (is("RuleShape")) {
+            std::string text;
+            s = get_string(item, "RuleShape", accepted_rule_shapes(), text);
+            if (s) {
+                if (auto shape = parse_rule_shape(text)) spec.shape = *shape;
+                else s = Status::error("RuleShape: \"" + text + "\" is not accepted; use one of " + accepted_rule_shapes());
+            }
+            managed("RuleShape");
         } else if (is("Priority")) {
             s = get_priority(item, "Priority", spec.priority);
             managed("Priority");

@@ -11,7 +11,7 @@ struct oconfig_item_s;
 namespace ctnft {
 
 struct PluginConfig {
-    RulesetSpec ruleset;    // Table, Family, Protocol, Hook, State, Priority
+    RulesetSpec ruleset;    // Table, Family, Protocol, Hook, State, Priority, RuleShape
     bool manage = true;     // false: attach to an existing table and never modify it
     bool report_bytes = false;
     bool keep_table = false;

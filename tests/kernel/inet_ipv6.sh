@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Family inet counts IPv4 and IPv6 alike; family ip6 counts IPv6 only.
+source "$(dirname "$0")/each_shape.sh"
 source "$(dirname "$0")/../lib/netns.sh"
 topology
 start_tcp_server "$SERVER" 5001
 
 for family in inet ip6; do
     mkfifo "$TMP/hold-$family"
-    bg sh -c "exec ip netns exec $ROUTER $CTNFT create --hold --family $family --table t_$family \
+    bg sh -c "exec ip netns exec $ROUTER $CTNFT create --hold --shape $SHAPE --family $family --table t_$family \
         --protocol tcp --protocol udp --protocol icmpv6 < $TMP/hold-$family > $TMP/create-$family.log 2>&1"
     exec {fd}>"$TMP/hold-$family"
     wait_for 5 grep -q created "$TMP/create-$family.log" || { cat "$TMP/create-$family.log"; exit 1; }

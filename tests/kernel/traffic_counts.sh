@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Exact counts with real traffic through client -> router -> server: the table our netlink batch
 # creates in the router counts what conntrack sees, and our dump agrees with nft's listing.
+source "$(dirname "$0")/each_shape.sh"
 source "$(dirname "$0")/../lib/netns.sh"
 topology
 
 # The plugin's lifetime: the owning socket stays open while the test runs.
 mkfifo "$TMP/hold"
-bg sh -c "exec ip netns exec $ROUTER $CTNFT create --hold < $TMP/hold > $TMP/create.log 2>&1"
+bg sh -c "exec ip netns exec $ROUTER $CTNFT create --hold --shape $SHAPE < $TMP/hold > $TMP/create.log 2>&1"
 exec 9>"$TMP/hold"
 wait_for 5 grep -q created "$TMP/create.log" || { cat "$TMP/create.log"; exit 1; }
 

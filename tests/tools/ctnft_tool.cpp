@@ -14,6 +14,7 @@
 //                                           N reads through ManagedTable, MS apart (repairs as
 //                                           the plugin does, printing "repaired: why")
 // spec options: --family F --table T --hook H --protocol P --state S --priority N
+//               --shape map|classic (default map: one map lookup per chain; classic: one rule per counter)
 // (--hook/--protocol/--state repeatable; the first replaces the default list).
 #include <csignal>
 #include <cstdio>
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
         else if (opt == "--protocol") { ok = add(spec.protocols, seen_p, parse_protocol, arg); ++i; }
         else if (opt == "--state") { ok = add(spec.states, seen_s, parse_state, arg); ++i; }
         else if (opt == "--priority") { spec.priority = std::atoi(arg); ++i; }
+        else if (opt == "--shape") { auto v = parse_rule_shape(arg); ok = v.has_value(); if (ok) spec.shape = *v; ++i; }
         else if (opt == "--count") { count = std::atol(arg); ++i; }
         else if (opt == "--every") { every_ms = std::atol(arg); ++i; }
         else return usage();

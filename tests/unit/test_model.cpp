@@ -388,3 +388,27 @@ TEST_CASE("kernel numbers") {
     CHECK(hook_number(Hook::output) == 3);
     CHECK(hook_number(Hook::postrouting) == 4);
 }
+
+TEST_CASE("rule shapes: map is the default, parsed case-insensitively; rules expected per shape") {
+    RulesetSpec spec;
+    CHECK(spec.shape == RuleShape::map);
+    CHECK(to_string(RuleShape::map) == "map");
+    CHECK(to_string(RuleShape::classic) == "classic");
+    CHECK(parse_rule_shape("MAP") == RuleShape::map);
+    CHECK(parse_rule_shape("Classic") == RuleShape::classic);
+    CHECK_FALSE(parse_rule_shape("vmap").has_value());
+    CHECK_FALSE(parse_rule_shape("").has_value());
+    CHECK(accepted_rule_shapes() == "map, classic");
+
+    // One map rule per chain, or one rule per counter; the counters are the same either way.
+    CHECK(expected_rule_count(spec) == 3);
+    CHECK(counting_rules(spec).size() == 18);
+    spec.shape = RuleShape::classic;
+    CHECK(expected_rule_count(spec) == 18);
+    CHECK(counting_rules(spec).size() == 18);
+    spec.hooks = {Hook::forward};
+    spec.protocols = {Protocol::udp};
+    CHECK(expected_rule_count(spec) == 3);
+    spec.shape = RuleShape::map;
+    CHECK(expected_rule_count(spec) == 1);
+}

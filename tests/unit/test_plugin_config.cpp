@@ -59,7 +59,8 @@ const std::string kProtocols = "tcp, udp, icmp, icmpv6";
 const std::string kHooks = "prerouting, input, forward, output, postrouting";
 const std::string kStates = "new, established, related, invalid, untracked";
 const std::string kKeys =
-    "Table, Family, Manage, Protocol, Hook, State, Priority, ReportBytes, KeepTable, OwnerFlag, ConntrackStats, PerCPU";
+    "Table, Family, Manage, Protocol, Hook, State, Priority, RuleShape, ReportBytes, KeepTable, OwnerFlag, "
+    "ConntrackStats, PerCPU, SampleInterval, SampleCounter";
 
 }  // namespace
 
@@ -810,4 +811,20 @@ TEST_CASE("numbers in quotes are numbers, as OpenWrt's config writers write them
     ConfigBlock tiny = plugin_block();
     tiny.add("SampleInterval", "0.01");
     CHECK(error_of(tiny) == "SampleInterval: expects a number of seconds from 0.05 to 3600, e.g. 1");
+}
+
+TEST_CASE("RuleShape: map by default, classic on request, anything else refused") {
+    ConfigBlock d = plugin_block();
+    CHECK(parse(d).config.ruleset.shape == RuleShape::map);
+    ConfigBlock c = plugin_block();
+    c.add("ruleshape", "Classic");
+    const Parsed p = parse(c);
+    REQUIRE(p.status.ok());
+    CHECK(p.config.ruleset.shape == RuleShape::classic);
+    ConfigBlock bad = plugin_block();
+    bad.add("RuleShape", "vmap");
+    CHECK(error_of(bad) == "RuleShape: \"vmap\" is not accepted; use one of map, classic");
+    ConfigBlock attach = plugin_block();
+    attach.add("Manage", false).add("RuleShape", "classic");
+    CHECK(starts_with(parse(attach).warning, "RuleShape: only used with Manage true"));
 }

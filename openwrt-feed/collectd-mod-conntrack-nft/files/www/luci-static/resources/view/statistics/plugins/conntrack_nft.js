@@ -78,6 +78,12 @@ return baseclass.extend({
 		o.default = '0';
 		o.placeholder = '0';
 
+		o = managed(s.option(form.ListValue, 'RuleShape', _('Rule shape'),
+			_('map: one lookup per chain (cheaper per packet); classic: one rule per protocol and state, as the hand-written ruleset.')));
+		o.value('map', 'map');
+		o.value('classic', 'classic');
+		o.default = 'map';
+
 		o = s.option(form.Flag, 'ReportBytes', _('Report bytes'), _('Also report byte counters.'));
 		o.default = '0';
 		o.depends('enable', '1');
