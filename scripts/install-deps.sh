@@ -12,6 +12,7 @@ packages=(
     jq python3 util-linux procps iputils-ping   # test tooling: JSON, traffic, setpriv, ping
     gnuplot-nox                            # the pictures in docs/
     influxdb curl                          # a real time-series database in the tests
+    liboping0                              # collectd's ping plugin, in the docs' examples
     # OpenWrt checks: a router architecture's cross compiler and libraries, and what collectd's
     # source tree needs to be configured as OpenWrt's build directory is
     g++-aarch64-linux-gnu libnftnl-dev:arm64 libmnl-dev:arm64 file
