@@ -34,52 +34,36 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=MinSizeRel > "$build/configure.l
 cmake --build "$build" -j "$(nproc)" --target conntrack_nft > "$build/build.log" 2>&1 ||
     { cat "$build/build.log"; exit 1; }
 
-work=$(mktemp -d /tmp/conntrack_nft-run.XXXXXX)
-prefix="ctnft-run$$"
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    if [ "$mode" = netns ]; then
-        for ns in client router server; do ip netns del "$prefix-$ns" 2>/dev/null || true; done
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 0' INT TERM
-
-traffic="python3 $root/tests/tools/traffic.py"
-run_in=()
+export BUILD_DIR=$build
 if [ "$mode" = netns ]; then
-    C=$prefix-client R=$prefix-router S=$prefix-server
-    for ns in $C $R $S; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
-    ip link add c0 netns "$C" type veth peer name r0 netns "$R"
-    ip link add s0 netns "$S" type veth peer name r1 netns "$R"
-    ip -n "$C" addr add 198.18.1.2/24 dev c0; ip -n "$R" addr add 198.18.1.1/24 dev r0
-    ip -n "$R" addr add 198.18.2.1/24 dev r1; ip -n "$S" addr add 198.18.2.2/24 dev s0
-    for l in "$C c0" "$R r0" "$R r1" "$S s0"; do set -- $l; ip -n "$1" link set "$2" up; done
-    ip -n "$C" route add default via 198.18.1.1
-    ip -n "$S" route add default via 198.18.2.1
-    ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1
-    ip netns exec "$S" $traffic tcp-server 5001 & pids+=($!)
+    # The test suite's namespace helpers: the same client -> router -> server topology, and
+    # every namespace and process removed again on exit.
+    source "$root/tests/lib/netns.sh"
+    set +e
+    topology
+    work=$TMP
+    bg ip netns exec "$SERVER" $TRAFFIC tcp-server 5001
     sleep 0.5
     # A steady stream, new connections and UDP flows every second, an invalid packet every 5 s.
-    ip netns exec "$C" $traffic tcp-stream 198.18.2.2 5001 100000 20 & pids+=($!)
-    (
+    bg ip netns exec "$CLIENT" $TRAFFIC tcp-stream "$SERVER_IP" 5001 100000 20
+    bg bash -c "
         i=0
         while :; do
-            ip netns exec "$C" $traffic tcp-connect 198.18.2.2 5001 3 > /dev/null || true
-            ip netns exec "$C" $traffic udp-send 198.18.2.2 $((20000 + (i % 100) * 10)) 5 > /dev/null || true
-            [ $((i % 5)) = 0 ] && ip netns exec "$C" $traffic syn-fin 198.18.1.2 198.18.2.2 5001 > /dev/null
-            i=$((i + 1))
+            ip netns exec $CLIENT $TRAFFIC tcp-connect $SERVER_IP 5001 3 > /dev/null
+            ip netns exec $CLIENT $TRAFFIC udp-send $SERVER_IP \$((20000 + (i % 100) * 10)) 5 > /dev/null
+            [ \$((i % 5)) = 0 ] && ip netns exec $CLIENT $TRAFFIC syn-fin $CLIENT_IP $SERVER_IP 5001 > /dev/null
+            i=\$((i + 1))
             sleep 1
-        done
-    ) & pids+=($!)
-    run_in=(ip netns exec "$R")
-    echo "conntrack_nft: namespaces $C -> $R -> $S with background traffic; collectd runs in $R"
+        done"
+    run_in=(ip netns exec "$ROUTER")
+    echo "conntrack_nft: namespaces $CLIENT -> $ROUTER -> $SERVER with background traffic; collectd runs in $ROUTER"
 else
+    work=$(mktemp -d /tmp/conntrack_nft-run.XXXXXX)
+    trap 'rm -rf "$work"' EXIT
+    run_in=()
     echo "conntrack_nft: counting the host's own traffic (table ip conntrack_stats, removed on exit)"
 fi
+trap 'exit 0' INT TERM
 
 plugin_dir=$(dirname "$(dpkg -L collectd-core | grep '/csv.so$' | head -1)")
 cat > "$work/collectd.conf" <<CONF
