@@ -16,46 +16,6 @@ std::string table_what(Family family, const std::string& table) {
     return "table " + std::string(to_string(family)) + " " + table;
 }
 
-int parse_table_cb(const nlmsghdr* nlh, void* data) {
-    if (!nlh) return MNL_CB_OK;
-    auto* info = static_cast<TableInfo*>(data);
-    TablePtr t(nftnl_table_alloc());
-    if (nftnl_table_nlmsg_parse(nlh, t.get()) < 0) return MNL_CB_ERROR;
-    info->exists = true;
-    info->flags = nftnl_table_get_u32(t.get(), NFTNL_TABLE_FLAGS);
-    info->owner = nftnl_table_is_set(t.get(), NFTNL_TABLE_OWNER) ? nftnl_table_get_u32(t.get(), NFTNL_TABLE_OWNER) : 0;
-    return MNL_CB_OK;
-}
-
-struct ChainDump {
-    const std::string* table;
-    std::vector<ChainInfo>* chains;
-};
-
-int parse_chain_cb(const nlmsghdr* nlh, void* data) {
-    auto* dump = static_cast<ChainDump*>(data);
-    if (!nlh) {
-        dump->chains->clear();
-        return MNL_CB_OK;
-    }
-    ChainPtr c(nftnl_chain_alloc());
-    if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) return MNL_CB_ERROR;
-    const char* table = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE);
-    const char* name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
-    if (!table || !name || *dump->table != table) return MNL_CB_OK;
-    ChainInfo info;
-    info.name = name;
-    info.base = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM);
-    if (info.base) {
-        info.hook = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM);
-        info.priority = nftnl_chain_get_s32(c.get(), NFTNL_CHAIN_PRIO);
-        const char* type = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE);
-        info.type = type ? type : "";
-    }
-    dump->chains->push_back(std::move(info));
-    return MNL_CB_OK;
-}
-
 int counter_attr_cb(const nlattr* attr, void* data) {
     const nlattr** tb = static_cast<const nlattr**>(data);
     const int type = mnl_attr_get_type(attr);
@@ -99,6 +59,101 @@ bool parse_attrs(const void* start, std::size_t len, mnl_attr_cb_t cb, void* dat
         attr = mnl_attr_next(attr);
     }
     return left == 0;
+}
+
+// Attributes of an nf_tables reply of type NFT_MSG_<msg>, indexed by type; a stream that runs
+// past the message is malformed.
+bool reply_attrs(const nlmsghdr* nlh, uint8_t msg, const nlattr** tb, int max) {
+    if (nlh->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | msg)) return false;
+    if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nfgenmsg))) return false;
+    const auto* payload = static_cast<const char*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)));
+    const auto* end = reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len;
+    struct Table {
+        const nlattr** tb;
+        int max;
+    } table{tb, max};
+    return parse_attrs(payload, static_cast<std::size_t>(end - payload), [](const nlattr* attr, void* d) {
+        auto* t = static_cast<Table*>(d);
+        const int type = mnl_attr_get_type(attr);
+        if (type <= t->max) t->tb[type] = attr;
+        return static_cast<int>(MNL_CB_OK);
+    }, &table);
+}
+
+int hook_attr_cb(const nlattr* attr, void* data) {
+    const nlattr** tb = static_cast<const nlattr**>(data);
+    const int type = mnl_attr_get_type(attr);
+    if (type <= NFTA_HOOK_MAX) tb[type] = attr;
+    return MNL_CB_OK;
+}
+
+// A NUL-terminated string attribute (or none, when optional).
+bool string_attr(const nlattr* attr, bool optional = false) {
+    if (!attr) return optional;
+    return mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0;
+}
+bool u32_attr(const nlattr* attr, bool optional = false) {
+    if (!attr) return optional;
+    return mnl_attr_validate(attr, MNL_TYPE_U32) == 0;
+}
+// Only after string_attr: the terminator lies inside the attribute.
+std::string attr_string(const nlattr* attr) { return mnl_attr_get_str(attr); }
+
+// Table and chain replies are parsed here, not with nftnl_table/chain_nlmsg_parse: libnftnl
+// calls exit() on an attribute of an unexpected type ("kernel ABI is broken"), which would end
+// collectd. A malformed reply is an error of this read instead.
+int parse_table_cb(const nlmsghdr* nlh, void* data) {
+    if (!nlh) return MNL_CB_OK;
+    auto* info = static_cast<TableInfo*>(data);
+    const nlattr* tb[NFTA_TABLE_MAX + 1] = {};
+    if (!reply_attrs(nlh, NFT_MSG_NEWTABLE, tb, NFTA_TABLE_MAX)) return MNL_CB_ERROR;
+    if (!string_attr(tb[NFTA_TABLE_NAME]) || !u32_attr(tb[NFTA_TABLE_FLAGS], true) ||
+        !u32_attr(tb[NFTA_TABLE_OWNER], true))
+        return MNL_CB_ERROR;
+    info->exists = true;
+    info->flags = tb[NFTA_TABLE_FLAGS] ? ntohl(mnl_attr_get_u32(tb[NFTA_TABLE_FLAGS])) : 0;
+    info->owner = tb[NFTA_TABLE_OWNER] ? ntohl(mnl_attr_get_u32(tb[NFTA_TABLE_OWNER])) : 0;
+    return MNL_CB_OK;
+}
+
+struct ChainDump {
+    const std::string* table;
+    std::vector<ChainInfo>* chains;
+};
+
+int parse_chain_cb(const nlmsghdr* nlh, void* data) {
+    auto* dump = static_cast<ChainDump*>(data);
+    if (!nlh) {
+        dump->chains->clear();
+        return MNL_CB_OK;
+    }
+    const nlattr* tb[NFTA_CHAIN_MAX + 1] = {};
+    if (!reply_attrs(nlh, NFT_MSG_NEWCHAIN, tb, NFTA_CHAIN_MAX)) return MNL_CB_ERROR;
+    if (!string_attr(tb[NFTA_CHAIN_TABLE], true) || !string_attr(tb[NFTA_CHAIN_NAME], true) ||
+        !string_attr(tb[NFTA_CHAIN_TYPE], true))
+        return MNL_CB_ERROR;
+    if (!tb[NFTA_CHAIN_TABLE] || !tb[NFTA_CHAIN_NAME] || *dump->table != attr_string(tb[NFTA_CHAIN_TABLE]))
+        return MNL_CB_OK;
+    ChainInfo info;
+    info.name = attr_string(tb[NFTA_CHAIN_NAME]);
+    if (tb[NFTA_CHAIN_HOOK]) {
+        const nlattr* hook[NFTA_HOOK_MAX + 1] = {};
+        if (mnl_attr_validate(tb[NFTA_CHAIN_HOOK], MNL_TYPE_NESTED) < 0 ||
+            !parse_attrs(mnl_attr_get_payload(tb[NFTA_CHAIN_HOOK]), mnl_attr_get_payload_len(tb[NFTA_CHAIN_HOOK]),
+                         hook_attr_cb, hook))
+            return MNL_CB_ERROR;
+        if (!u32_attr(hook[NFTA_HOOK_HOOKNUM], true) || !u32_attr(hook[NFTA_HOOK_PRIORITY], true))
+            return MNL_CB_ERROR;
+        info.base = hook[NFTA_HOOK_HOOKNUM] != nullptr;
+        if (info.base) {
+            info.hook = ntohl(mnl_attr_get_u32(hook[NFTA_HOOK_HOOKNUM]));
+            if (hook[NFTA_HOOK_PRIORITY])
+                info.priority = static_cast<int32_t>(ntohl(mnl_attr_get_u32(hook[NFTA_HOOK_PRIORITY])));
+            if (tb[NFTA_CHAIN_TYPE]) info.type = attr_string(tb[NFTA_CHAIN_TYPE]);
+        }
+    }
+    dump->chains->push_back(std::move(info));
+    return MNL_CB_OK;
 }
 
 struct CounterDump {

@@ -79,6 +79,9 @@ private:
 class Plugin {
 public:
     explicit Plugin(PluginConfig config) : config_(std::move(config)) {}
+    ~Plugin() { stop_sampler(); }
+    Plugin(const Plugin&) = delete;
+    Plugin& operator=(const Plugin&) = delete;
 
     int init();
     int read();
@@ -86,6 +89,7 @@ public:
 
 private:
     void start_sampler();
+    void stop_sampler();
     void sampler_loop();
     void dispatch_extremes(Dispatcher& d);
     NetlinkSocket& socket() { return table_ ? table_->socket() : socket_; }
@@ -186,7 +190,17 @@ void Plugin::start_sampler() {
     sampler_ = std::thread([this] { sampler_loop(); });
 }
 
-void Plugin::sampler_loop() {
+void Plugin::stop_sampler() {
+    if (!sampler_.joinable()) return;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    sampler_.join();
+}
+
+void Plugin::sampler_loop() try {
     using clock = std::chrono::steady_clock;
     const auto period = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(config_.sample_interval));
     auto next = clock::now();
@@ -201,6 +215,9 @@ void Plugin::sampler_loop() {
         if (next <= clock::now()) next = clock::now() + period;
         wake_.wait_until(lock, next, [this] { return stopping_; });
     }
+} catch (...) {
+    // Nothing may escape a thread (std::terminate would end collectd): sampling stops, reads go on.
+    ERROR(LOG_PREFIX "sampling stopped: out of memory");
 }
 
 void Plugin::dispatch_extremes(Dispatcher& d) {
@@ -301,14 +318,7 @@ int Plugin::read() {
 }
 
 void Plugin::shutdown() {
-    if (sampler_.joinable()) {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            stopping_ = true;
-        }
-        wake_.notify_all();
-        sampler_.join();
-    }
+    stop_sampler();
     if (table_ && !config_.keep_table) {
         if (Status s = table_->remove(); !s)
             WARNING(LOG_PREFIX "removing %s failed: %s", family_table(config_.ruleset).c_str(), s.message().c_str());

@@ -13,6 +13,7 @@ packages=(
     gnuplot-nox                            # the pictures in docs/
     influxdb curl                          # a real time-series database in the tests
     liboping0                              # collectd's ping plugin, in the docs' examples
+    clang libclang-rt-14-dev valgrind      # fuzzing (libFuzzer), sanitizers, memcheck
     # OpenWrt checks: a router architecture's cross compiler and libraries, and what collectd's
     # source tree needs to be configured as OpenWrt's build directory is
     g++-aarch64-linux-gnu libnftnl-dev:arm64 libmnl-dev:arm64 file

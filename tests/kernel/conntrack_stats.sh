@@ -58,7 +58,8 @@ else
     ours > "$TMP/full.txt"
     entries=$(awk '$1 == "entries" { print $2 }' "$TMP/full.txt")
     early=$(awk '$1 == "early_drop" { print $2 }' "$TMP/full.txt")
-    assert_ge $((max - 2)) "$entries" "entries of a full table (max $max)"
+    # A handful of entries may be on their way out at the moment of reading, more under load.
+    assert_ge $((max * 99 / 100)) "$entries" "entries of a full table (max $max)"
     assert_eq $((entries0 + FLOWS - entries)) $((early - early0)) "early_drop = flows that did not fit"
     assert_eq "$(in_ns "$ROUTER" conntrack -S | tr ' \t' '\n\n' | awk -F= '$1 == "early_drop" { s += $2 } END { print s }')" \
         "$early" "early_drop equals conntrack -S"
