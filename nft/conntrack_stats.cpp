@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "nft/kernel_errors.h"
+#include "nft/netlink_attrs.h"
 
 namespace ctnft {
 namespace {
@@ -22,21 +23,12 @@ constexpr std::array<uint16_t, kCtStatCount> kAttr{
     15 /* CTA_STATS_CHAIN_TOOLONG */};
 constexpr uint16_t kMaxAttr = 15;
 
-bool payload_attrs(const nlmsghdr* nlh, uint16_t type, const nlattr** tb, uint16_t max) {
-    if (nlh->nlmsg_type != type || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nfgenmsg))) return false;
-    const auto* start = static_cast<const char*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)));
-    int left = static_cast<int>(static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh)) - start);
-    auto* attr = reinterpret_cast<const nlattr*>(start);
-    while (mnl_attr_ok(attr, left)) {
-        const uint16_t t = mnl_attr_get_type(attr);
-        if (t <= max) {
-            if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0) return false;
-            tb[t] = attr;
-        }
-        left -= static_cast<int>(MNL_ALIGN(attr->nla_len));
-        attr = mnl_attr_next(attr);
-    }
-    return left == 0;
+// The reply's attributes up to max, each a u32.
+bool u32_attrs(const nlmsghdr* nlh, uint16_t type, const nlattr** tb, uint16_t max) {
+    if (!message_attrs(nlh, type, tb, max)) return false;
+    for (uint16_t t = 0; t <= max; ++t)
+        if (tb[t] && mnl_attr_validate(tb[t], MNL_TYPE_U32) < 0) return false;
+    return true;
 }
 
 uint16_t ctnl_type(uint8_t msg) { return static_cast<uint16_t>((NFNL_SUBSYS_CTNETLINK << 8) | msg); }
@@ -86,7 +78,7 @@ std::string_view to_string(CtStat stat) {
 
 bool parse_cpu_stats(const nlmsghdr* nlh, CpuStats& out) {
     const nlattr* tb[kMaxAttr + 1] = {};
-    if (!payload_attrs(nlh, ctnl_type(IPCTNL_MSG_CT_GET_STATS_CPU), tb, kMaxAttr)) return false;
+    if (!u32_attrs(nlh, ctnl_type(IPCTNL_MSG_CT_GET_STATS_CPU), tb, kMaxAttr)) return false;
     const auto* nfg = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(nlh));
     out = CpuStats{};
     out.cpu = ntohs(nfg->res_id);
@@ -100,7 +92,7 @@ bool parse_cpu_stats(const nlmsghdr* nlh, CpuStats& out) {
 
 bool parse_global_stats(const nlmsghdr* nlh, std::optional<uint32_t>& entries, std::optional<uint32_t>& max) {
     const nlattr* tb[CTA_STATS_GLOBAL_MAX + 1] = {};
-    if (!payload_attrs(nlh, ctnl_type(IPCTNL_MSG_CT_GET_STATS), tb, CTA_STATS_GLOBAL_MAX)) return false;
+    if (!u32_attrs(nlh, ctnl_type(IPCTNL_MSG_CT_GET_STATS), tb, CTA_STATS_GLOBAL_MAX)) return false;
     entries.reset();
     max.reset();
     if (tb[CTA_STATS_GLOBAL_ENTRIES]) entries = ntohl(mnl_attr_get_u32(tb[CTA_STATS_GLOBAL_ENTRIES]));

@@ -7,6 +7,7 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include "nft/kernel_errors.h"
+#include "nft/netlink_attrs.h"
 #include "nft/ruleset_batch.h"
 
 namespace ctnft {
@@ -24,17 +25,14 @@ int count_rules_cb(const nlmsghdr* nlh, void* data) {
     return MNL_CB_OK;
 }
 
-int gen_attr_cb(const nlattr* attr, void* data) {
-    if (mnl_attr_get_type(attr) == NFTA_GEN_ID && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
-        *static_cast<const nlattr**>(data) = attr;
-    return MNL_CB_OK;
-}
-
 int gen_cb(const nlmsghdr* nlh, void* data) {
     if (!nlh) return MNL_CB_OK;
-    const nlattr* id = nullptr;
-    if (mnl_attr_parse(nlh, sizeof(nfgenmsg), gen_attr_cb, &id) < 0 || !id) return MNL_CB_ERROR;
-    *static_cast<uint32_t*>(data) = ntohl(mnl_attr_get_u32(id));
+    const nlattr* tb[NFTA_GEN_MAX + 1] = {};
+    const auto type = static_cast<uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN);
+    if (!message_attrs(nlh, type, tb, NFTA_GEN_MAX) || !tb[NFTA_GEN_ID] ||
+        mnl_attr_validate(tb[NFTA_GEN_ID], MNL_TYPE_U32) < 0)
+        return MNL_CB_ERROR;
+    *static_cast<uint32_t*>(data) = ntohl(mnl_attr_get_u32(tb[NFTA_GEN_ID]));
     return MNL_CB_OK;
 }
 

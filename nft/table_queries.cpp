@@ -8,6 +8,7 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include "nft/kernel_errors.h"
+#include "nft/netlink_attrs.h"
 
 namespace ctnft {
 namespace {
@@ -26,59 +27,17 @@ int counter_attr_cb(const nlattr* attr, void* data) {
     return MNL_CB_OK;
 }
 
-int obj_attr_cb(const nlattr* attr, void* data) {
-    const nlattr** tb = static_cast<const nlattr**>(data);
-    const int type = mnl_attr_get_type(attr);
-    if (type > NFTA_OBJ_MAX) return MNL_CB_OK;
-    switch (type) {
+bool obj_attr_valid(const nlattr* attr) {
+    switch (mnl_attr_get_type(attr)) {
         case NFTA_OBJ_NAME:
-        case NFTA_OBJ_TABLE:
-            if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0) return MNL_CB_ERROR;
-            break;
-        case NFTA_OBJ_TYPE:
-            if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0) return MNL_CB_ERROR;
-            break;
-        case NFTA_OBJ_DATA:
-            if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0) return MNL_CB_ERROR;
-            break;
-        default:
-            break;
+        case NFTA_OBJ_TABLE: return mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0;
+        case NFTA_OBJ_TYPE: return mnl_attr_validate(attr, MNL_TYPE_U32) == 0;
+        case NFTA_OBJ_DATA: return mnl_attr_validate(attr, MNL_TYPE_NESTED) == 0;
+        default: return true;
     }
-    tb[type] = attr;
-    return MNL_CB_OK;
 }
 
-// Like mnl_attr_parse, but a stream whose last attribute runs past the end is malformed rather
-// than silently cut short.
-bool parse_attrs(const void* start, std::size_t len, mnl_attr_cb_t cb, void* data) {
-    auto* attr = static_cast<const nlattr*>(start);
-    int left = static_cast<int>(len);
-    while (mnl_attr_ok(attr, left)) {
-        if (cb(attr, data) != MNL_CB_OK) return false;
-        left -= static_cast<int>(MNL_ALIGN(attr->nla_len));
-        attr = mnl_attr_next(attr);
-    }
-    return left == 0;
-}
-
-// Attributes of an nf_tables reply of type NFT_MSG_<msg>, indexed by type; a stream that runs
-// past the message is malformed.
-bool reply_attrs(const nlmsghdr* nlh, uint8_t msg, const nlattr** tb, int max) {
-    if (nlh->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | msg)) return false;
-    if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nfgenmsg))) return false;
-    const auto* payload = static_cast<const char*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)));
-    const auto* end = reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len;
-    struct Table {
-        const nlattr** tb;
-        int max;
-    } table{tb, max};
-    return parse_attrs(payload, static_cast<std::size_t>(end - payload), [](const nlattr* attr, void* d) {
-        auto* t = static_cast<Table*>(d);
-        const int type = mnl_attr_get_type(attr);
-        if (type <= t->max) t->tb[type] = attr;
-        return static_cast<int>(MNL_CB_OK);
-    }, &table);
-}
+uint16_t nft_type(uint8_t msg) { return static_cast<uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | msg); }
 
 int hook_attr_cb(const nlattr* attr, void* data) {
     const nlattr** tb = static_cast<const nlattr**>(data);
@@ -106,7 +65,7 @@ int parse_table_cb(const nlmsghdr* nlh, void* data) {
     if (!nlh) return MNL_CB_OK;
     auto* info = static_cast<TableInfo*>(data);
     const nlattr* tb[NFTA_TABLE_MAX + 1] = {};
-    if (!reply_attrs(nlh, NFT_MSG_NEWTABLE, tb, NFTA_TABLE_MAX)) return MNL_CB_ERROR;
+    if (!message_attrs(nlh, nft_type(NFT_MSG_NEWTABLE), tb, NFTA_TABLE_MAX)) return MNL_CB_ERROR;
     if (!string_attr(tb[NFTA_TABLE_NAME]) || !u32_attr(tb[NFTA_TABLE_FLAGS], true) ||
         !u32_attr(tb[NFTA_TABLE_OWNER], true))
         return MNL_CB_ERROR;
@@ -128,7 +87,7 @@ int parse_chain_cb(const nlmsghdr* nlh, void* data) {
         return MNL_CB_OK;
     }
     const nlattr* tb[NFTA_CHAIN_MAX + 1] = {};
-    if (!reply_attrs(nlh, NFT_MSG_NEWCHAIN, tb, NFTA_CHAIN_MAX)) return MNL_CB_ERROR;
+    if (!message_attrs(nlh, nft_type(NFT_MSG_NEWCHAIN), tb, NFTA_CHAIN_MAX)) return MNL_CB_ERROR;
     if (!string_attr(tb[NFTA_CHAIN_TABLE], true) || !string_attr(tb[NFTA_CHAIN_NAME], true) ||
         !string_attr(tb[NFTA_CHAIN_TYPE], true))
         return MNL_CB_ERROR;
@@ -182,12 +141,10 @@ int counter_cb(const nlmsghdr* nlh, void* data) {
 }  // namespace
 
 bool parse_counter_message(const nlmsghdr* nlh, std::string_view& name, uint64_t& packets, uint64_t& bytes) {
-    if (nlh->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWOBJ)) return false;
-    if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nfgenmsg))) return false;
     const nlattr* tb[NFTA_OBJ_MAX + 1] = {};
-    const auto* payload = static_cast<const char*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)));
-    const auto* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
-    if (!parse_attrs(payload, static_cast<std::size_t>(tail - payload), obj_attr_cb, tb)) return false;
+    if (!message_attrs(nlh, nft_type(NFT_MSG_NEWOBJ), tb, NFTA_OBJ_MAX)) return false;
+    for (uint16_t t = 0; t <= NFTA_OBJ_MAX; ++t)
+        if (tb[t] && !obj_attr_valid(tb[t])) return false;
     if (!tb[NFTA_OBJ_NAME] || !tb[NFTA_OBJ_TYPE] || !tb[NFTA_OBJ_DATA]) return false;
     if (ntohl(mnl_attr_get_u32(tb[NFTA_OBJ_TYPE])) != NFT_OBJECT_COUNTER) return false;
     const nlattr* ctr[NFTA_COUNTER_MAX + 1] = {};
