@@ -3,7 +3,7 @@
 # threading parts under ThreadSanitizer, each in a build tree of its own (never ./build).
 #   sudo bash scripts/sanitize.sh            # both
 #   sudo bash scripts/sanitize.sh asan|tsan  # one
-# Environment: ASAN_BUILD_DIR (default /tmp/build-asan), TSAN_BUILD_DIR (/tmp/build-tsan),
+# Environment: ASAN_BUILD_DIR (default ./build-asan), TSAN_BUILD_DIR (./build-tsan),
 # JOBS (default 2). Extra arguments after the mode go to ctest (e.g. -R daemon).
 #
 # Daemon tests load the ASan-built plugin into Debian's collectd, which is not instrumented: a
@@ -28,7 +28,7 @@ configure_build() {  # configure_build DIR FLAGS
 }
 
 run_asan() {
-    local dir=${ASAN_BUILD_DIR:-/tmp/build-asan}
+    local dir=${ASAN_BUILD_DIR:-$root/build-asan}
     # valgrind cannot run an ASan process; the fuzz smoke builds its own clang tree (the main
     # suite runs both).
     local asan_exclude='^(faults\.valgrind_daemon|fuzz\.smoke)$'
@@ -68,7 +68,7 @@ WRAP
 }
 
 run_tsan() {
-    local dir=${TSAN_BUILD_DIR:-/tmp/build-tsan}
+    local dir=${TSAN_BUILD_DIR:-$root/build-tsan}
     local start=$SECONDS
     # Only what runs threads in-process: the plugin glue with the sampler, in the stand-in daemon.
     configure_build "$dir" "-fsanitize=thread"

@@ -2,11 +2,11 @@
 # Builds the libFuzzer targets with clang++ in a build tree of their own and fuzzes each one for
 # $FUZZ_SECONDS seconds (default 10), starting from its seed corpus; fails on any finding.
 # The ctest test `fuzz.smoke` of a g++ build runs this. Long runs, by hand:
-#   CXX=clang++ FUZZ_BUILD_DIR=/tmp/build-fuzz FUZZ_SECONDS=600 bash tests/fuzz/smoke.sh
+#   CXX=clang++ FUZZ_SECONDS=600 bash tests/fuzz/smoke.sh      (build tree: ./build-fuzz)
 #   FUZZ_TARGETS="netlink_replies" ... to fuzz only some; crashes are kept in /tmp/fuzz-crashes.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${FUZZ_BUILD_DIR:-/tmp/build-fuzz}
+build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-10}
 targets=${FUZZ_TARGETS:-"counter_message conntrack_stats netlink_replies plugin_config"}
 export CXX=${CXX:-clang++}
