@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test (unit, kernel, daemon) with CTest.
+# Installs what is missing, builds, and runs every test with CTest; then the whole suite again
+# under ASan+UBSan and the threaded parts under TSan (scripts/sanitize.sh, about 5 minutes;
+# CTNFT_SKIP_SANITIZE=1 leaves that out). Arguments go to the first ctest (e.g. -R kernel).
 # Kernel and daemon tests need root; with CTNFT_REQUIRE_KERNEL_TESTS=1 (set by CI) a test that
 # cannot run fails instead of being skipped.
 set -euo pipefail
@@ -11,5 +13,5 @@ mkdir -p "$build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$build/configure.log" 2>&1 ||
     { cat "$build/configure.log"; exit 1; }
 cmake --build "$build" -j "$(nproc)"
-cd "$build"
-ctest --output-on-failure -j "$(nproc)" "$@"
+(cd "$build" && ctest --output-on-failure -j "$(nproc)" "$@")
+[ "${CTNFT_SKIP_SANITIZE:-0}" = 1 ] || "$root/scripts/sanitize.sh"
