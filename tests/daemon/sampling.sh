@@ -13,8 +13,8 @@ TCP_EST=$ID/packets-tcp_conntrack_fwd_established
 
 # Value and time of the Nth dispatch (1-based) of an identifier: "time value".
 nth() { putvals | awk -v id="$1" -v n="$2" '$2 == id && ++k == n { split($4, tv, ":"); print tv[1], tv[2] }'; }
-reads_of() { putvals | awk -v id="$1" '$2 == id' | wc -l; }
-sleep_until() { python3 -c "import time,sys; time.sleep(max(0, float(sys.argv[1]) - time.time()))" "$1"; }
+# Sleeps until an epoch time given with its fraction (never more than 30 s: a bad value must not hang).
+sleep_until() { python3 -c "import time,sys; time.sleep(min(30, max(0, float(sys.argv[1]) - time.time())))" "$1"; }
 
 # A steady stream through the router for the whole test: 20 writes a second.
 # ip netns exec execs: $STREAM is the traffic tool itself, which takes SIGUSR1 as "stall 3 s".
@@ -34,7 +34,7 @@ read -r t0 v0 <<< "$(nth "$UDP_NEW" 1)"
 # Window 2 (t0, t0+10]: a burst of N new flows within 2 s (1.9 s of sending, so that a 1 s
 # sample fully inside it holds at least N/2 flows whatever the sampler's phase), 3 s in.
 N=200
-sleep_until "$(awk -v t="$t0" 'BEGIN { print t + 3 }')"
+sleep_until "$(awk -v t="$t0" 'BEGIN { printf "%.3f", t + 3 }')"
 in_ns "$CLIENT" $TRAFFIC udp-burst "$SERVER_IP" 30000 "$N" 1.9 > "$TMP/burst.log"
 wait_for 15 sh -c "[ \$(grep -c '^PUTVAL $UDP_NEW ' '$TMP/values.log') -ge 2 ]"
 read -r t1 v1 <<< "$(nth "$UDP_NEW" 2)"
@@ -47,7 +47,7 @@ awk -v a="$avg" -v n="$N" 'BEGIN { exit !(a > n / 10 * 0.8 && a < n / 10 * 1.25)
     pass "interval average $avg/s is about N/10 = $((N / 10))" || fail "interval average $avg/s is not about $((N / 10))"
 
 # Window 3 (t1, t1+10]: the stream stalls for 3 s, starting 3 s in.
-sleep_until "$(awk -v t="$t1" 'BEGIN { print t + 3 }')"
+sleep_until "$(awk -v t="$t1" 'BEGIN { printf "%.3f", t + 3 }')"
 kill -USR1 "$STREAM"
 wait_for 15 sh -c "[ \$(grep -c '^PUTVAL $TCP_EST ' '$TMP/values.log') -ge 3 ]"
 read -r a_t a_v <<< "$(nth "$TCP_EST" 1)"
