@@ -63,7 +63,7 @@ int global_cb(const nlmsghdr* nlh, void* data) {
 int count_cb(const nlmsghdr* nlh, void* data) {
     auto* count = static_cast<uint32_t*>(data);
     if (!nlh) *count = 0;
-    else if (nlh->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWFLOWTABLE)) ++*count;
+    else if (nlh->nlmsg_type == nft_type(NFT_MSG_NEWFLOWTABLE)) ++*count;
     return MNL_CB_OK;
 }
 

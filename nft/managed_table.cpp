@@ -28,8 +28,7 @@ int count_rules_cb(const nlmsghdr* nlh, void* data) {
 int gen_cb(const nlmsghdr* nlh, void* data) {
     if (!nlh) return MNL_CB_OK;
     const nlattr* tb[NFTA_GEN_MAX + 1] = {};
-    const auto type = static_cast<uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN);
-    if (!message_attrs(nlh, type, tb, NFTA_GEN_MAX) || !tb[NFTA_GEN_ID] ||
+    if (!message_attrs(nlh, nft_type(NFT_MSG_NEWGEN), tb, NFTA_GEN_MAX) || !tb[NFTA_GEN_ID] ||
         mnl_attr_validate(tb[NFTA_GEN_ID], MNL_TYPE_U32) < 0)
         return MNL_CB_ERROR;
     *static_cast<uint32_t*>(data) = ntohl(mnl_attr_get_u32(tb[NFTA_GEN_ID]));
@@ -80,7 +79,7 @@ Status ManagedTable::create() {
     TableInfo info;
     if (Status s = get_table(sock_, spec_.family, spec_.table, info); !s) return s;
     if (info.exists && (info.flags & kTableFlagOwner) && info.owner != sock_.portid())
-        return Status::error("table " + std::string(to_string(spec_.family)) + " " + spec_.table +
+        return Status::error(describe_table(spec_.family, spec_.table) +
                                  " is owned by another process (netlink port " + std::to_string(info.owner) +
                                  "): another collectd or program manages it; stop that one or choose another Table",
                              EPERM);

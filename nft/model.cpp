@@ -125,6 +125,10 @@ std::string counter_name(Protocol protocol, Hook hook, CtState state) {
     return name;
 }
 
+std::string describe_table(Family family, const std::string& table) {
+    return "table " + std::string(to_string(family)) + " " + table;
+}
+
 std::string chain_name(Hook hook) { return std::string(to_string(hook)) + "_counter"; }
 
 std::vector<CountingRule> counting_rules(const RulesetSpec& spec) {

@@ -55,6 +55,8 @@ std::vector<CountingRule> counting_rules(const RulesetSpec& spec);
 std::size_t expected_rule_count(const RulesetSpec& spec);
 
 std::string counter_name(Protocol protocol, Hook hook, CtState state);
+// "table ip conntrack_stats": how messages name a table.
+std::string describe_table(Family family, const std::string& table);
 std::string chain_name(Hook hook);
 
 Status validate(const RulesetSpec& spec);

@@ -10,6 +10,7 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include "nft/kernel_errors.h"
+#include "nft/netlink_attrs.h"
 
 namespace ctnft {
 namespace {
@@ -21,13 +22,6 @@ constexpr std::size_t kReceiveBuffer = 64 * 1024;
 // Replies to a big batch or dump wait here; acks beyond it would be lost (ENOBUFS).
 constexpr int kSocketBuffer = 1 << 20;
 constexpr int kMaxDumpRetries = 3;
-
-// mnl_nlmsg_ok compares (int)nlmsg_len with the bytes left: a length of 2^31 or more passes it as
-// negative, and the walk then reads far past the datagram. Compared unsigned here.
-bool message_ok(const nlmsghdr* nlh, int left) {
-    return left >= static_cast<int>(sizeof(nlmsghdr)) && nlh->nlmsg_len >= sizeof(nlmsghdr) &&
-           nlh->nlmsg_len <= static_cast<unsigned>(left);
-}
 
 }  // namespace
 
@@ -155,7 +149,7 @@ Status NetlinkSocket::commit(Batch& batch, uint16_t* refused_type) {
         }
         wait = false;
         int left = static_cast<int>(size);
-        for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf_.data()); message_ok(nlh, left);
+        for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf_.data()); message_fits(nlh, left);
              nlh = mnl_nlmsg_next(nlh, &left)) {
             if (nlh->nlmsg_pid != portid_ || nlh->nlmsg_type != NLMSG_ERROR) continue;
             if (nlh->nlmsg_seq < batch.begin_seq() || nlh->nlmsg_seq > last_seq) continue;
@@ -186,7 +180,7 @@ Status NetlinkSocket::run_request(const nlmsghdr* request, Callback cb, void* da
         std::size_t size = 0;
         if (Status r = receive(size, true); !r) return r;
         int left = static_cast<int>(size);
-        for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf_.data()); message_ok(nlh, left);
+        for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf_.data()); message_fits(nlh, left);
              nlh = mnl_nlmsg_next(nlh, &left)) {
             // Anything not addressed to this request (a late reply to a request that timed out) is skipped.
             if (nlh->nlmsg_pid != portid_ || nlh->nlmsg_seq != seq) continue;

@@ -35,7 +35,7 @@ void render_map_rule(std::string& out, const RulesetSpec& spec, const std::vecto
 
 std::string render_nft(const RulesetSpec& spec) {
     const auto rules = counting_rules(spec);
-    std::string out = "table " + std::string(to_string(spec.family)) + " " + spec.table + " {\n";
+    std::string out = describe_table(spec.family, spec.table) + " {\n";
     for (const auto& rule : rules) out += "\tcounter " + rule.counter + " {\n\t}\n";
     for (Hook hook : spec.hooks) {
         out += "\n\tchain " + chain_name(hook) + " {\n";

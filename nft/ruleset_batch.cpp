@@ -12,10 +12,6 @@ namespace {
 constexpr uint16_t kCreate = NLM_F_CREATE;
 constexpr uint16_t kNoFlags = 0;
 
-std::string table_what(Family family, const std::string& table) {
-    return "table " + std::string(to_string(family)) + " " + table;
-}
-
 // Registers are 4 bytes wide: a protocol byte is compared as one byte, a state as a u32.
 constexpr uint32_t kReg1 = NFT_REG_1;
 // The second 4-byte register of a concatenation that starts in reg 1: the ct state half of the key.
@@ -202,7 +198,7 @@ void add_table(Batch& batch, Family family, const std::string& table, uint32_t f
     nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, nfproto(family));
     nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, table.c_str());
     nftnl_table_set_u32(t.get(), NFTNL_TABLE_FLAGS, flags);
-    nftnl_table_nlmsg_build_payload(batch.add(NFT_MSG_NEWTABLE, nfproto(family), kCreate, table_what(family, table)),
+    nftnl_table_nlmsg_build_payload(batch.add(NFT_MSG_NEWTABLE, nfproto(family), kCreate, describe_table(family, table)),
                                     t.get());
 }
 
@@ -210,7 +206,7 @@ void add_delete_table(Batch& batch, Family family, const std::string& table) {
     TablePtr t(nftnl_table_alloc());
     nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, nfproto(family));
     nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, table.c_str());
-    nftnl_table_nlmsg_build_payload(batch.add(NFT_MSG_DELTABLE, nfproto(family), kNoFlags, table_what(family, table)),
+    nftnl_table_nlmsg_build_payload(batch.add(NFT_MSG_DELTABLE, nfproto(family), kNoFlags, describe_table(family, table)),
                                     t.get());
 }
 
@@ -219,7 +215,7 @@ void add_flush_rules(Batch& batch, Family family, const std::string& table) {
     nftnl_rule_set_u32(rule.get(), NFTNL_RULE_FAMILY, nfproto(family));
     nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, table.c_str());
     nftnl_rule_nlmsg_build_payload(
-        batch.add(NFT_MSG_DELRULE, nfproto(family), kNoFlags, "rules of " + table_what(family, table)), rule.get());
+        batch.add(NFT_MSG_DELRULE, nfproto(family), kNoFlags, "rules of " + describe_table(family, table)), rule.get());
 }
 
 void add_delete_chain(Batch& batch, Family family, const std::string& table, const std::string& chain) {

@@ -13,10 +13,6 @@
 namespace ctnft {
 namespace {
 
-std::string table_what(Family family, const std::string& table) {
-    return "table " + std::string(to_string(family)) + " " + table;
-}
-
 int counter_attr_cb(const nlattr* attr, void* data) {
     const nlattr** tb = static_cast<const nlattr**>(data);
     const int type = mnl_attr_get_type(attr);
@@ -36,8 +32,6 @@ bool obj_attr_valid(const nlattr* attr) {
         default: return true;
     }
 }
-
-uint16_t nft_type(uint8_t msg) { return static_cast<uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | msg); }
 
 int hook_attr_cb(const nlattr* attr, void* data) {
     const nlattr** tb = static_cast<const nlattr**>(data);
@@ -169,7 +163,7 @@ Status get_table(NetlinkSocket& sock, Family family, const std::string& table, T
     nftnl_table_nlmsg_build_payload(nlh, t.get());
     Status s = sock.query(nlh, parse_table_cb, &info);
     if (!s && s.code() == ENOENT) return {};
-    if (!s) return Status::error(explain_kernel_error(s.code(), kNoMessage, table_what(family, table)), s.code());
+    if (!s) return Status::error(explain_kernel_error(s.code(), kNoMessage, describe_table(family, table)), s.code());
     return {};
 }
 
@@ -182,7 +176,7 @@ Status list_chains(NetlinkSocket& sock, Family family, const std::string& table,
     nftnl_chain_nlmsg_build_payload(nlh, c.get());
     ChainDump dump{&table, &chains};
     Status s = sock.dump(nlh, parse_chain_cb, &dump);
-    if (!s) return Status::error(explain_kernel_error(s.code(), kNoMessage, "chains of " + table_what(family, table)), s.code());
+    if (!s) return Status::error(explain_kernel_error(s.code(), kNoMessage, "chains of " + describe_table(family, table)), s.code());
     return {};
 }
 
@@ -203,7 +197,7 @@ Status CounterReader::read(NetlinkSocket& sock, std::vector<CounterValue>& value
     CounterDump dump{&values, 0};
     Status s = sock.dump(nlh, counter_cb, &dump);
     count = dump.count;
-    if (!s) return Status::error(explain_kernel_error(s.code(), kNoMessage, "counters of " + table_what(family_, table_)),
+    if (!s) return Status::error(explain_kernel_error(s.code(), kNoMessage, "counters of " + describe_table(family_, table_)),
                                  s.code());
     if (count == 0) {
         // The kernel answers a dump of a table it does not have with nothing, not ENOENT.

@@ -35,9 +35,7 @@ constexpr const char* kLowType = "packets_low";
 
 #define LOG_PREFIX "conntrack_nft plugin: "
 
-std::string family_table(const RulesetSpec& spec) {
-    return "table " + std::string(to_string(spec.family)) + " " + spec.table;
-}
+std::string family_table(const RulesetSpec& spec) { return describe_table(spec.family, spec.table); }
 
 // Builds value lists that share one timestamp and the plugin's interval.
 class Dispatcher {

@@ -9,6 +9,8 @@
 
 #include <libmnl/libmnl.h>
 
+#include "nft/netlink_attrs.h"
+
 namespace ctnft_fuzz {
 
 // A heap copy of exactly `size` bytes, aligned for nlmsghdr: AddressSanitizer reports any read
@@ -34,13 +36,9 @@ private:
 template <typename F>
 void for_each_message(const Datagram& d, F&& f) {
     int left = static_cast<int>(d.size());
-    // The check of NetlinkSocket's walk (message_ok in nft/netlink_socket.cpp), not mnl_nlmsg_ok,
-    // which takes a length of 2^31 or more for a negative one.
-    auto ok = [](const nlmsghdr* nlh, int left) {
-        return left >= static_cast<int>(sizeof(nlmsghdr)) && nlh->nlmsg_len >= sizeof(nlmsghdr) &&
-               nlh->nlmsg_len <= static_cast<unsigned>(left);
-    };
-    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(d.data()); ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+    // The same walk as NetlinkSocket's.
+    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(d.data()); ctnft::message_fits(nlh, left);
+         nlh = mnl_nlmsg_next(nlh, &left)) {
         if (nlh->nlmsg_type < NLMSG_MIN_TYPE) continue;  // DONE, ERROR, NOOP, OVERRUN: the socket's own
         f(nlh);
     }
