@@ -51,14 +51,14 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
 fi
 echo "install-deps: installing ${missing[*]:-nothing new}"
-apt-get update -qq
+apt-get -o DPkg::Lock::Timeout=900 update -qq
 # Packages such as collectd-core or influxdb must not start daemons of their own here.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
     chmod +x /usr/sbin/policy-rc.d
 fi
-[ ${#missing[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${missing[@]}"
+[ ${#missing[@]} -eq 0 ] || apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}"
 if ! have_source; then
     mkdir -p "$source_cache"
     # The upstream tarball only (the same 5.12.0 release OpenWrt builds).
