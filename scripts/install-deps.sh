@@ -22,11 +22,11 @@ packages=(
 # collectd's upstream source, for building against a collectd tree as OpenWrt does.
 source_cache=/var/cache/conntrack-nft
 
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 missing=()
 for p in "${packages[@]}"; do installed "$p" || missing+=("$p"); done
 need_update=0
-dpkg --print-foreign-architectures | grep -qx arm64 || need_update=1
+grep -qx arm64 <<< "$(dpkg --print-foreign-architectures)" || need_update=1
 [ -f /etc/apt/sources.list.d/debian-src.sources ] || need_update=1
 have_source() { ls "$source_cache"/collectd_*.orig.tar.* > /dev/null 2>&1; }
 
@@ -40,7 +40,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
+grep -qx arm64 <<< "$(dpkg --print-foreign-architectures)" || dpkg --add-architecture arm64
 if [ ! -f /etc/apt/sources.list.d/debian-src.sources ]; then
     cat > /etc/apt/sources.list.d/debian-src.sources <<'SRC'
 Types: deb-src

@@ -9,11 +9,11 @@ start_tcp_server "$SERVER" 5001
 mkfifo "$TMP/hold"
 bg sh -c "exec ip netns exec $ROUTER $CTNFT create --hold < $TMP/hold > $TMP/create.log 2>&1"
 exec 9>"$TMP/hold"
-wait_for 5 grep -q created "$TMP/create.log"
+wait_for 15 grep -q created "$TMP/create.log"
 
 in_ns "$CLIENT" $TRAFFIC tcp-connect "$SERVER_IP" 5001 5 > /dev/null
 in_ns "$CLIENT" $TRAFFIC udp-send "$SERVER_IP" 20000 7 > /dev/null
-sleep 0.3
+settle "$ROUTER" 7
 
 ours() { in_ns "$ROUTER" "$CTNFT" ct-stats; }
 # conntrack -S prints one line per CPU: "cpu=0 found=0 invalid=3 ..."; sum each key.
