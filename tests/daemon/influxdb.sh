@@ -28,7 +28,7 @@ in_ns "$CLIENT" $TRAFFIC udp-burst "$SERVER_IP" 30000 300 20 > /dev/null
 burst_end=$(date +%s)
 for _ in 1 2 3; do in_ns "$CLIENT" $TRAFFIC syn-fin "$CLIENT_IP" "$SERVER_IP" 5001 > /dev/null; done
 stored_invalid() {
-    influxql "SELECT last(\"value\") - first(\"value\") FROM \"nftables_value\" WHERE \"type_instance\" = 'tcp_conntrack_fwd_invalid' AND time > now() - 1h" |
+    influxql "SELECT last(\"value\") - first(\"value\") FROM \"nftables_value\" WHERE \"type\" = 'packets' AND \"type_instance\" = 'tcp_conntrack_fwd_invalid' AND time > now() - 1h" |
         jq -r '.results[0].series[0].values[0][1]'
 }
 # Read, sent and written: the last invalid packet is in the database.
