@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The upstream commits the OpenWrt tests build (../shared/openwrt-src/MANIFEST.tsv names the
 # repositories). One userland serves all four LuCI versions: ucode, ubus, uci, rpcd and libubox
 # keep their interfaces, and uhttpd is past 7e64e8b (2025-07-06), the fix for chunked CGI and

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # OpenWrt-like roots for the OpenWrt tests, sourced after tests/lib/netns.sh.
 #   owrt_userland                       builds (or reuses) the userland; skips without the sources
 #   owrt_layout VERSION ROOT [SO]       lays out / of a router with LuCI VERSION and our feed
