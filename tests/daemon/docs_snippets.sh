@@ -64,7 +64,7 @@ open(c, "w").write(t.replace("LoadPlugin conntrack_nft\n", o, 1))' "$TMP/$file.c
 
 # An OpenWrt root for the UCI sections, made at the first one; without the sources they are
 # not checked (CI's strict mode makes that a failure).
-uci_checked=0 uci_unchecked=0
+uci_checked=0 uci_unchecked=0 uci_shown=0
 openwrt_root() {
     [ ! -d "$TMP/openwrt" ] || return 0
     [ -f "$OWRT_SRC/MANIFEST.tsv" ] || return 1
@@ -84,6 +84,14 @@ check_uci() {  # check_uci NAME FILE luci|collectd
     fi
     owrt_plugin_block "$TMP/$1.all" > "$TMP/$1.gen"
     uci_checked=$((uci_checked + 1))
+    # Where the docs show what the generator writes, it must be exactly that.
+    local g
+    for g in "$TMP/snippets/${1%-*}"-*; do
+        if cmp -s "$g" "$TMP/$1.gen"; then
+            pass "$1: the generated block is $(basename "$g")"
+            uci_shown=$((uci_shown + 1))
+        fi
+    done
     check_collectd_conf "$1 (UCI, $3 $OWRT_RELEASE)" "$TMP/$1.gen"
 }
 
@@ -96,6 +104,8 @@ for f in "$TMP"/snippets/*; do
         "config plugin 'conntrack_nft'") check_uci "$name" "$f" collectd ;;
     esac
 done
+# docs/openwrt.md shows what both generators write from its two UCI sections.
+[ "$uci_checked" = 0 ] || assert_ge 2 "$uci_shown" "generated blocks shown in the docs as generated"
 if [ "$uci_unchecked" != 0 ]; then
     msg="$uci_unchecked UCI sections of docs/ not checked: no OpenWrt sources at $OWRT_SRC (docs/openwrt.md)"
     if [ "${CTNFT_REQUIRE_KERNEL_TESTS:-0}" = 1 ]; then fail "$msg"; else echo "SKIP (part): $msg"; fi
