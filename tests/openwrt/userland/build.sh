@@ -39,8 +39,10 @@ rm -rf "$OUT/src" "$OUT/build" "$STAGE" "$OUT/luci" "$OUT/.done"
 mkdir -p "$OUT/src" "$OUT/build" "$STAGE"
 
 checkout() {  # checkout NAME COMMIT: a clone of NAME.bundle at COMMIT in $OUT/src/NAME
-    git clone -q --no-checkout "$SRC/$1.bundle" "$OUT/src/$1"
-    git -C "$OUT/src/$1" -c advice.detachedHead=false checkout -q "$2"
+    git clone -q --no-checkout "$SRC/$1.bundle" "$OUT/src/$1" 2> /dev/null ||
+        { echo "build.sh: cannot clone $SRC/$1.bundle" >&2; return 1; }
+    git -C "$OUT/src/$1" -c advice.detachedHead=false checkout -q "$2" 2> /dev/null ||
+        { echo "build.sh: $1.bundle has no commit $2 (commits.sh)" >&2; return 1; }
 }
 
 # OpenWrt's paths (/usr, /usr/lib) and the staged headers and libraries of what came before.
