@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # OpenWrt's two collectd config generators, run for real in a root from root.sh (source both).
-#   owrt_stat_genconfig ROOT UCI_FILE             LuCI: UCI_FILE's sections in
+#   owrt_stat_genconfig ROOT [UCI_FILE]           LuCI: UCI_FILE's sections in
 #       /etc/config/luci_statistics, then /usr/libexec/stat-genconfig as /etc/init.d/luci_statistics
-#       runs it; the collectd.conf it writes goes to stdout
+#       runs it; the collectd.conf it writes goes to stdout. Without UCI_FILE, the root's
+#       configuration as it is (after LuCI's Save & Apply, say).
 #   owrt_collectd_init ROOT RELEASE UCI_FILE      collectd's own init script, from openwrt/packages
 #       RELEASE (23.05, 24.10, 25.12, master): the collectd package's init script and UCI defaults
 #       in ROOT, UCI_FILE's sections in /etc/config/collectd, the collectd.conf it writes to stdout
@@ -17,8 +18,8 @@ _owrt_fresh_config() {  # _owrt_fresh_config ROOT NAME UCI_FILE: the package's f
     cat "$file.package" "$3" > "$file"
 }
 
-owrt_stat_genconfig() {  # owrt_stat_genconfig ROOT UCI_FILE
-    _owrt_fresh_config "$1" luci_statistics "$2"
+owrt_stat_genconfig() {  # owrt_stat_genconfig ROOT [UCI_FILE]
+    [ -z "${2:-}" ] || _owrt_fresh_config "$1" luci_statistics "$2"
     owrt_chroot "$1" /usr/libexec/stat-genconfig
 }
 
