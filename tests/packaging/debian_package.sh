@@ -14,8 +14,8 @@ done
 COLLECTD_DEB=/var/cache/conntrack-nft/collectd_$(dpkg-query -W -f='${Version}' collectd-core | sed 's/:/%3a/')_$(dpkg --print-architecture).deb
 [ -f "$COLLECTD_DEB" ] || skip "needs Debian's collectd package in $COLLECTD_DEB (scripts/install-deps.sh downloads it)"
 
-# 1. Build: the first ```sh block after "## Debian / Ubuntu: the package", run in a copy of the
-# sources' path-independent view (-S . is the checkout, build-deb lands in $TMP).
+# 1. Build: the first ```sh block after "## Debian / Ubuntu: the package", run in $TMP (its -S .
+# becomes this checkout, so build-deb lands in $TMP).
 awk '/^## Debian \/ Ubuntu: the package/ { sec = 1 } sec && /^```sh$/ { on = 1; next }
      on && /^```$/ { exit } on { print }' "$ROOT/docs/install.md" > "$TMP/build.sh"
 grep -q "cpack -G DEB" "$TMP/build.sh" || { fail "no build commands found in docs/install.md"; finish; }
@@ -55,7 +55,8 @@ dpkg-deb -c "$DEB" | awk '{ print $6 }' | sed 's|^\./|/|' > "$TMP/files"
 for f in "$plugin_dir/conntrack_nft.so" /usr/share/collectd/conntrack_nft.types.db \
          /etc/collectd/collectd.conf.d/conntrack_nft.conf.example \
          /usr/share/doc/conntrack-nft/copyright /usr/share/doc/conntrack-nft/install.md \
-         /usr/share/doc/conntrack-nft/queries.md /usr/share/doc/conntrack-nft/grafana/conntrack-nft.json; do
+         /usr/share/doc/conntrack-nft/queries.md /usr/share/doc/conntrack-nft/grafana/conntrack-nft.json \
+         /usr/share/doc/conntrack-nft/grafana/conntrack-nft-prometheus.json; do
     grep -qx "$f" "$TMP/files" && pass "packaged $f" || fail "$f not in the package"
 done
 grep -q "stripped" <<< "$(file -L "$so")" && ! grep -q "not stripped" <<< "$(file -L "$so")" && pass "plugin stripped" || fail "plugin not stripped: $(file -L "$so")"
