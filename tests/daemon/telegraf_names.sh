@@ -2,7 +2,8 @@
 # What Telegraf receives and how it names it. Telegraf and InfluxDB 2 are not in Debian, so
 # neither runs here; what can be tested is: the network packets the real collectd sends with the
 # real plugin (captured on the port Telegraf's socket_listener would listen on and decoded:
-# identifiers, value types, exact values for known traffic), the names Telegraf's collectd parser
+# identifiers, value types, exact values for known traffic; the decoding cross-checked against
+# the collectd.org Go library in InfluxDB 1.x's collectd input), the names Telegraf's collectd parser
 # gives them in its "split" and "join" modes (its rules applied to those packets,
 # tests/tools/collectd_packets.py), docs/queries.md's Telegraf table and every name its Flux
 # queries use, and the InfluxQL Grafana dashboard on Telegraf's join names (metrics written into
@@ -26,7 +27,10 @@ bg ip netns exec "$ROUTER" $PACKETS listen 25827 "$TMP/packets.hex"
   PerCPU true
 </Plugin>
 CONF
-network_block 127.0.0.1 25827; } | write_conf "$TMP/collectd.conf"
+# The same packets to the capture (where Telegraf would listen) and to InfluxDB 1.x's collectd
+# input, which decodes them with the collectd.org Go library Telegraf uses.
+printf 'PluginDir "%s"\nLoadPlugin network\n<Plugin network>\n  Server "127.0.0.1" "25827"\n  Server "127.0.0.1" "25826"\n</Plugin>\n' \
+    "$SYSTEM_PLUGIN_DIR"; } | write_conf "$TMP/collectd.conf"
 start_collectd "$ROUTER" "$TMP/collectd.conf"
 wait_reads router/nftables-conntrack_stats/packets-udp_conntrack_fwd_new 1 || fail "no reads"
 
@@ -41,6 +45,15 @@ stop_collectd TERM
 $PACKETS decode "$TMP/packets.hex" > "$TMP/vl.json"
 echo "captured $(wc -l < "$TMP/packets.hex") packets, $(wc -l < "$TMP/vl.json") value lists"
 
+# Our decoder against collectd.org's: InfluxDB 1.x stores what that library decoded under the
+# names of Telegraf's split mode, so both must list the same series with the same value.
+influx_has_25() {
+    [ "$(influxql "SELECT last(\"value\") FROM \"nftables_value\" WHERE \"type\" = 'packets' AND \"type_instance\" = 'udp_conntrack_fwd_new'" |
+        jq -r '.results[0].series[0].values[0][1]')" = 25 ]
+}
+wait_for 20 influx_has_25 && pass "InfluxDB (collectd.org's decoder) has udp_conntrack_fwd_new = 25 too" ||
+    fail "InfluxDB did not get udp_conntrack_fwd_new = 25"
+
 # What collectd sends: the identifiers and value types the docs name.
 ids() { jq -r -s "[.[] | select($1) | \"\(.plugin)/\(.plugin_instance)/\(.type)/\(.values | map(.[0]) | join(\",\"))\"] | unique | join(\" \")" "$TMP/vl.json"; }
 assert_eq "nftables/conntrack_stats/packets/DERIVE nftables/conntrack_stats/packets_low/GAUGE nftables/conntrack_stats/packets_peak/GAUGE nftables/conntrack_stats/total_bytes/DERIVE" \
@@ -54,6 +67,13 @@ assert_eq router "$(jq -r -s '[.[].host] | unique | join(" ")' "$TMP/vl.json")" 
 for mode in split join; do
     $PACKETS telegraf $mode "$DEBIAN_TYPES" "$OUR_TYPES" < "$TMP/vl.json" > "$TMP/$mode.json"
 done
+jq -r -s '[.[] | .measurement + ([.tags | to_entries[] | ",\(.key)=\(.value)"] | join(""))] | unique[]' "$TMP/split.json" > "$TMP/ours.series"
+influxql 'SHOW SERIES' | jq -r '.results[0].series[0].values[][0]' | sort -u > "$TMP/influx.series"
+if diff "$TMP/ours.series" "$TMP/influx.series" > "$TMP/series.diff"; then
+    pass "the same $(wc -l < "$TMP/ours.series") series as InfluxDB's collectd input (collectd.org's decoder)"
+else
+    cat "$TMP/series.diff"; fail "series differ from InfluxDB's collectd input"
+fi
 assert_eq "conntrack_nft_value nftables_value" "$(jq -r -s '[.[].measurement] | unique | join(" ")' "$TMP/split.json")" "split: measurements"
 assert_eq "conntrack_nft nftables" "$(jq -r -s '[.[].measurement] | unique | join(" ")' "$TMP/join.json")" "join: measurements"
 for mode in split join; do
@@ -132,7 +152,9 @@ assert_eq "flux 7" "$(grep '^flux' "$TMP/docs-check.txt")" "Flux queries checked
 # The InfluxQL dashboard on Telegraf's join names: the join metrics into a real InfluxDB, every
 # panel query with packets=nftables, health=conntrack_nft.
 $PACKETS lines < "$TMP/join.json" > "$TMP/join.lp"
-in_ns "$ROUTER" curl -sf -XPOST "http://127.0.0.1:8086/write?db=collectd&precision=ns" --data-binary "@$TMP/join.lp" ||
+influxql "CREATE DATABASE telegraf_join" > /dev/null
+export INFLUX_DB=telegraf_join
+in_ns "$ROUTER" curl -sf -XPOST "http://127.0.0.1:8086/write?db=telegraf_join&precision=ns" --data-binary "@$TMP/join.lp" ||
     fail "InfluxDB refused the join metrics"
 dash="$DOCS/grafana/conntrack-nft.json"
 n=0

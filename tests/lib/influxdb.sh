@@ -43,9 +43,9 @@ CONF
     influxql "CREATE DATABASE collectd" > /dev/null
 }
 
-# influxql QUERY: the JSON answer of the HTTP API.
+# influxql QUERY: the JSON answer of the HTTP API (database $INFLUX_DB, default collectd).
 influxql() {
-    in_ns "$INFLUX_NS" curl -sfG http://127.0.0.1:8086/query --data-urlencode "db=collectd" \
+    in_ns "$INFLUX_NS" curl -sfG http://127.0.0.1:8086/query --data-urlencode "db=${INFLUX_DB:-collectd}" \
         --data-urlencode "epoch=s" --data-urlencode "q=$1"
 }
 
