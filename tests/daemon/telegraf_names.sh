@@ -17,6 +17,10 @@ DEBIAN_TYPES=/usr/share/collectd/types.db
 OUR_TYPES="$(dirname "$0")/../../plugin/conntrack_nft.types.db"
 
 topology
+# Signed packets, as with collectd_security_level = "sign": both receivers verify every one.
+printf 'router: s3cret\n' > "$TMP/auth_file"
+INFLUX_COLLECTD_EXTRA="  security-level = \"sign\"
+  auth-file = \"$TMP/auth_file\""
 start_influxdb "$ROUTER"
 : > "$TMP/packets.hex"
 bg ip netns exec "$ROUTER" $PACKETS listen 25827 "$TMP/packets.hex"
@@ -29,21 +33,28 @@ bg ip netns exec "$ROUTER" $PACKETS listen 25827 "$TMP/packets.hex"
 CONF
 # The same packets to the capture (where Telegraf would listen) and to InfluxDB 1.x's collectd
 # input, which decodes them with the collectd.org Go library Telegraf uses.
-printf 'PluginDir "%s"\nLoadPlugin network\n<Plugin network>\n  Server "127.0.0.1" "25827"\n  Server "127.0.0.1" "25826"\n</Plugin>\n' \
-    "$SYSTEM_PLUGIN_DIR"; } | write_conf "$TMP/collectd.conf"
+for port in 25827 25826; do
+    printf '  <Server "127.0.0.1" "%s">\n    SecurityLevel Sign\n    Username "router"\n    Password "s3cret"\n  </Server>\n' $port
+done > "$TMP/servers"
+printf 'PluginDir "%s"\nLoadPlugin network\n<Plugin network>\n%s\n</Plugin>\n' "$SYSTEM_PLUGIN_DIR" "$(cat "$TMP/servers")"; } |
+    write_conf "$TMP/collectd.conf"
 start_collectd "$ROUTER" "$TMP/collectd.conf"
 wait_reads router/nftables-conntrack_stats/packets-udp_conntrack_fwd_new 1 || fail "no reads"
 
 # Known traffic: 25 new UDP flows; the packets must carry the counter's new value, 25.
 in_ns "$CLIENT" $TRAFFIC udp-send "$SERVER_IP" 40000 25 > /dev/null
-found() { $PACKETS decode "$TMP/packets.hex" > "$TMP/vl.json" 2>/dev/null &&
+found() { $PACKETS decode "$TMP/packets.hex" "$TMP/auth_file" > "$TMP/vl.json" 2>/dev/null &&
     jq -e -s 'any(.[]; .plugin == "nftables" and .type == "packets" and .type_instance == "udp_conntrack_fwd_new" and .values[0][1] == 25)' "$TMP/vl.json" > /dev/null; }
 wait_for 20 found && pass "the network packets carry udp_conntrack_fwd_new = 25 (25 flows sent)" || fail "no packet with udp_conntrack_fwd_new = 25"
 # And one more interval, so the last packets are complete.
 wait_reads router/conntrack_nft/percent-used 2 || true
 stop_collectd TERM
-$PACKETS decode "$TMP/packets.hex" > "$TMP/vl.json"
+$PACKETS decode "$TMP/packets.hex" "$TMP/auth_file" > "$TMP/vl.json" || fail "a signature did not verify"
 echo "captured $(wc -l < "$TMP/packets.hex") packets, $(wc -l < "$TMP/vl.json") value lists"
+assert_eq sign "$(jq -r -s '[.[].security] | unique | join(" ")' "$TMP/vl.json")" "every value list signed and verified"
+printf 'router: wrong\n' > "$TMP/wrong_auth"
+$PACKETS decode "$TMP/packets.hex" "$TMP/wrong_auth" > /dev/null 2> "$TMP/wrong.err" && fail "a wrong password verified" ||
+    pass "a wrong password does not verify: $(tail -n 1 "$TMP/wrong.err")"
 
 # Our decoder against collectd.org's: InfluxDB 1.x stores what that library decoded under the
 # names of Telegraf's split mode, so both must list the same series with the same value.

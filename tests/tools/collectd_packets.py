@@ -2,17 +2,21 @@
 """What Telegraf would receive from collectd's network plugin, and what it would name it.
 
   collectd_packets.py listen PORT FILE         receive datagrams on 127.0.0.1:PORT, one hex line each
-  collectd_packets.py decode FILE              value lists as JSON lines (binary protocol, unsigned)
+  collectd_packets.py decode FILE [AUTHFILE]   value lists as JSON lines; signed parts are verified
+                                               with AUTHFILE's "user: password" lines
   collectd_packets.py telegraf MODE TYPESDB... value lists (stdin) -> Telegraf metrics as JSON lines
   collectd_packets.py lines                    Telegraf metrics (stdin) -> InfluxDB line protocol
 
 The decoder follows collectd's binary protocol (src/network.c: part type, length, payload;
 values: count, one type byte each, then 8 bytes each: counter/derive/absolute big-endian
-integers, gauge a little-endian double). The naming follows Telegraf's collectd parser
+integers, gauge a little-endian double; a signature part holds HMAC-SHA256(password, user name +
+the rest of the packet), the hash, then the user name). Encrypted packets are not decoded. The naming follows Telegraf's collectd parser
 (influxdata/telegraf plugins/parsers/collectd/parser.go, unmarshalValueList) and the collectd.org
 library it uses (v0.6.0: network.Parse drops a value list whose type is in no TypesDB file, and
 ValueList.DSName names the data sources).
 """
+import hashlib
+import hmac
 import json
 import socket
 import struct
@@ -30,8 +34,8 @@ def listen(port, path):
             out.flush()
 
 
-def decode(packet):
-    state, pos = {k: "" for k in STRINGS.values()}, 0
+def decode(packet, passwords=None):
+    state, pos = dict({k: "" for k in STRINGS.values()}, security="none"), 0
     while pos + 4 <= len(packet):
         kind, length = struct.unpack_from(">HH", packet, pos)
         if length < 4 or pos + length > len(packet):
@@ -43,6 +47,16 @@ def decode(packet):
             state["time"] = struct.unpack(">Q", body)[0] / (1 if kind == 1 else 2**30)
         elif kind in (0x0007, 0x0009):  # interval, interval (2^-30 s)
             state["interval"] = struct.unpack(">Q", body)[0] / (1 if kind == 7 else 2**30)
+        elif kind == 0x0200:  # signature: everything after this part is signed
+            user = body[32:].decode()
+            if passwords is None or user not in passwords:
+                raise ValueError(f"signed by unknown user {user!r}")
+            want = hmac.new(passwords[user].encode(), body[32:] + packet[pos + length:], hashlib.sha256).digest()
+            if not hmac.compare_digest(want, body[:32]):
+                raise ValueError(f"signature of user {user!r} does not verify")
+            state["security"] = "sign"
+        elif kind == 0x0210:
+            raise ValueError("encrypted packets are not decoded")
         elif kind == 0x0006:
             n = struct.unpack_from(">H", body)[0]
             types = body[2:2 + n]
@@ -88,8 +102,15 @@ def main():
     if cmd == "listen":
         listen(int(sys.argv[2]), sys.argv[3])
     elif cmd == "decode":
+        passwords = None
+        if len(sys.argv) > 3:  # collectd's and Telegraf's auth file: "user: password" lines
+            passwords = {}
+            for entry in open(sys.argv[3]):
+                user, sep, password = entry.partition(":")
+                if sep:
+                    passwords[user.strip()] = password.strip()
         for line in open(sys.argv[2]):
-            for vl in decode(bytes.fromhex(line.strip())):
+            for vl in decode(bytes.fromhex(line.strip()), passwords):
                 print(json.dumps(vl))
     elif cmd == "telegraf":
         db = load_typesdb(sys.argv[3:]) if len(sys.argv) > 3 else None
