@@ -6,7 +6,7 @@
 #  - a collectd source/build tree (OpenWrt's $(BUILD_DIR)/collectd-5.12.0), given as
 #    -DCOLLECTD_SOURCE_DIR=...: src/daemon/plugin.h, src/liboconfig/oconfig.h and the generated
 #    src/config.h.
-# Sets Collectd_FOUND and the imported target Collectd::Headers. The plugin code includes
+# Sets Collectd_FOUND, Collectd_VERSION and the imported target Collectd::Headers. The plugin code includes
 # "collectd_api.h", which picks the right include form from CONNTRACK_NFT_COLLECTD_TREE.
 
 set(COLLECTD_SOURCE_DIR "" CACHE PATH "collectd source/build tree (layout of OpenWrt's build dir)")
@@ -34,8 +34,18 @@ else()
   set(_collectd_required Collectd_INCLUDE_DIR)
 endif()
 
+# The version of the headers (config.h's PACKAGE_VERSION, "5.12.0.git" in Debian's): the Debian
+# package depends on a collectd of the same major.minor, whose plugin ABI these headers describe.
+foreach(_h "${Collectd_INCLUDE_DIR}/collectd/core/config.h" "${Collectd_CONFIG_DIR}/config.h")
+  if(EXISTS "${_h}")
+    file(STRINGS "${_h}" _collectd_version_line REGEX "^#define PACKAGE_VERSION \"")
+    string(REGEX REPLACE ".*\"([0-9]+(\\.[0-9]+)*).*" "\\1" Collectd_VERSION "${_collectd_version_line}")
+    break()
+  endif()
+endforeach()
+
 include(FindPackageHandleStandardArgs)
-find_package_handle_standard_args(Collectd REQUIRED_VARS ${_collectd_required})
+find_package_handle_standard_args(Collectd REQUIRED_VARS ${_collectd_required} VERSION_VAR Collectd_VERSION)
 
 if(Collectd_FOUND AND NOT TARGET Collectd::Headers)
   add_library(Collectd::Headers INTERFACE IMPORTED)

@@ -12,6 +12,8 @@ packages=(
     jq python3 util-linux procps iputils-ping   # test tooling: JSON, traffic, setpriv, ping
     gnuplot-nox                            # the pictures in docs/
     influxdb curl                          # a real time-series database in the tests
+    prometheus                             # scraping collectd's write_prometheus in the tests
+    libprotobuf-c1 libmicrohttpd12         # what collectd-core's write_prometheus.so links to
     liboping0                              # collectd's ping plugin, in the docs' examples
     clang libclang-rt-14-dev valgrind      # fuzzing (libFuzzer), sanitizers, memcheck
     # OpenWrt checks: a router architecture's cross compiler and libraries, and what collectd's
@@ -39,12 +41,21 @@ need_update=0
 grep -qx arm64 <<< "$(dpkg --print-foreign-architectures)" || need_update=1
 [ -f /etc/apt/sources.list.d/debian-src.sources ] || need_update=1
 have_source() { ls "$source_cache"/collectd_*.orig.tar.* > /dev/null 2>&1; }
+# Debian's package `collectd` (the stock /etc/collectd/collectd.conf), at collectd-core's version:
+# the Debian package test installs it into a throwaway root, never on this machine.
+collectd_deb() {
+    local v
+    v=$(dpkg-query -W -f='${Version}' collectd-core 2>/dev/null) || return 1
+    echo "$source_cache/collectd_${v//:/%3a}_$(dpkg --print-architecture).deb"
+}
+have_collectd_deb() { local f; f=$(collectd_deb) && [ -f "$f" ]; }
 
-if [ ${#missing[@]} -eq 0 ] && [ "$need_update" = 0 ] && have_source; then
+if [ ${#missing[@]} -eq 0 ] && [ "$need_update" = 0 ] && have_source && have_collectd_deb; then
     exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
-    echo "install-deps: missing: ${missing[*]:-} $(have_source || echo "collectd source in $source_cache");" \
+    echo "install-deps: missing: ${missing[*]:-} $(have_source || echo "collectd source in $source_cache")" \
+         "$(have_collectd_deb || echo "collectd .deb in $source_cache");" \
          "run as root (apt-get) or install them" >&2
     exit 1
 fi
@@ -93,4 +104,10 @@ if ! have_source; then
     mkdir -p "$source_cache"
     # The upstream tarball only (the same 5.12.0 release OpenWrt builds).
     (cd "$source_cache" && apt-get source -qq --download-only --tar-only collectd)
+fi
+if ! have_collectd_deb; then
+    mkdir -p "$source_cache"
+    # Only the package test needs it: a mirror without this exact version fails that test alone.
+    (cd "$source_cache" && apt-get -o DPkg::Lock::Timeout=900 download -qq "collectd=$(dpkg-query -W -f='${Version}' collectd-core)") ||
+        echo "install-deps: could not download Debian's collectd package at collectd-core's version" >&2
 fi

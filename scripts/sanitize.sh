@@ -30,7 +30,8 @@ configure_build() {  # configure_build DIR FLAGS
 run_asan() {
     local dir=${ASAN_BUILD_DIR:-$root/build-asan}
     # valgrind cannot run an ASan process; the fuzz smoke builds its own clang tree (the main
-    # suite runs both).
+    # suite runs both). Tests labelled no_sanitize do not run our C++ code in a way a sanitizer
+    # checks (packaging, docs).
     local asan_exclude='^(faults\.valgrind_daemon|fuzz\.smoke)$'
     local start=$SECONDS
     configure_build "$dir" "-fsanitize=address,undefined -fno-sanitize-recover=undefined"

@@ -75,6 +75,8 @@ while IFS= read -r q; do
     q=${q//'$timeFilter'/time > now() - 1h}
     q=${q//'$__interval'/5s}
     q=${q//'$host'/router}
+    q=${q//'$packets'/nftables_value}
+    q=${q//'$health'/conntrack_nft_value}
     answer=$(influxql "$q")
     if jq -e '.results[0].series | length > 0' <<< "$answer" > /dev/null; then pass "dashboard query $n returns data"
     elif grep -q count-flowtables <<< "x$q" || jq -e '.results[0].error == null' <<< "$answer" > /dev/null && grep -q flowtables <<< "$q"; then

@@ -4,7 +4,8 @@ command -v influxd >/dev/null || skip "needs influxdb (Debian package influxdb)"
 command -v curl >/dev/null || skip "needs curl"
 
 # start_influxdb NS: HTTP on 127.0.0.1:8086, collectd input on 127.0.0.1:25826 into database
-# "collectd", types from collectd's types.db and the plugin's conntrack_nft.types.db.
+# "collectd", types from collectd's types.db and the plugin's conntrack_nft.types.db; lines in
+# $INFLUX_COLLECTD_EXTRA go into its [[collectd]] section.
 start_influxdb() {
     local ns=$1 root="$TMP/influxdb"
     mkdir -p "$root/types" "$root/meta" "$root/data" "$root/wal"
@@ -35,6 +36,7 @@ bind-address = "127.0.0.1:8088"
   typesdb = "$root/types"
   batch-size = 100
   batch-timeout = "1s"
+${INFLUX_COLLECTD_EXTRA:-}
 CONF
     bg sh -c "exec ip netns exec $ns influxd -config $root/influxdb.conf > $TMP/influxd.log 2>&1"
     INFLUX_NS=$ns
@@ -43,9 +45,9 @@ CONF
     influxql "CREATE DATABASE collectd" > /dev/null
 }
 
-# influxql QUERY: the JSON answer of the HTTP API.
+# influxql QUERY: the JSON answer of the HTTP API (database $INFLUX_DB, default collectd).
 influxql() {
-    in_ns "$INFLUX_NS" curl -sfG http://127.0.0.1:8086/query --data-urlencode "db=collectd" \
+    in_ns "$INFLUX_NS" curl -sfG http://127.0.0.1:8086/query --data-urlencode "db=${INFLUX_DB:-collectd}" \
         --data-urlencode "epoch=s" --data-urlencode "q=$1"
 }
 
