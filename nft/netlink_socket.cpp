@@ -170,57 +170,88 @@ Status NetlinkSocket::commit(Batch& batch, uint16_t* refused_type) {
     }
 }
 
-Status NetlinkSocket::run_request(const nlmsghdr* request, Callback cb, void* data, bool& interrupted) {
+Status NetlinkSocket::run_requests(const char* requests, std::size_t size, const Handler* handlers,
+                                   std::size_t count, bool& interrupted) {
     interrupted = false;
+    struct State {
+        uint32_t seq;
+        bool dump;
+        bool done;
+    } state[kMaxExchange] = {};
+    std::size_t n = 0;
+    int left = static_cast<int>(size);
+    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(requests); n < count && message_fits(nlh, left);
+         nlh = mnl_nlmsg_next(nlh, &left))
+        state[n++] = {nlh->nlmsg_seq, (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP, false};
+    if (n == 0 || n != count || n > kMaxExchange) return Status::error("a malformed request", EINVAL);
     drain();
-    if (Status s = send(request, request->nlmsg_len); !s) return s;
-    const bool is_dump = (request->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
-    const uint32_t seq = request->nlmsg_seq;
+    if (Status s = send(requests, size); !s) return s;
+    std::size_t open = n;
+    Status first_error;
     for (;;) {
-        std::size_t size = 0;
-        if (Status r = receive(size, true); !r) return r;
-        int left = static_cast<int>(size);
+        std::size_t got = 0;
+        if (Status r = receive(got, true); !r) return r;
+        left = static_cast<int>(got);
         for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf_.data()); message_fits(nlh, left);
              nlh = mnl_nlmsg_next(nlh, &left)) {
-            // Anything not addressed to this request (a late reply to a request that timed out) is skipped.
-            if (nlh->nlmsg_pid != portid_ || nlh->nlmsg_seq != seq) continue;
+            // Anything not addressed to these requests (a late reply to a request that timed out) is skipped.
+            if (nlh->nlmsg_pid != portid_) continue;
+            std::size_t i = 0;
+            while (i < n && (state[i].seq != nlh->nlmsg_seq || state[i].done)) ++i;
+            if (i == n) continue;
+            bool finished = false;
             if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
-            if (nlh->nlmsg_type == NLMSG_DONE) return {};
-            if (nlh->nlmsg_type == NLMSG_ERROR) {
-                if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nlmsgerr)))
-                    return Status::error("a truncated error reply from the kernel", EPROTO);
-                const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-                if (e->error == 0) return {};
-                return Status::error(std::strerror(-e->error), -e->error);
+            if (nlh->nlmsg_type == NLMSG_DONE) {
+                finished = true;
+            } else if (nlh->nlmsg_type == NLMSG_ERROR) {
+                finished = true;
+                Status err;
+                if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nlmsgerr))) {
+                    err = Status::error("a truncated error reply from the kernel", EPROTO);
+                } else {
+                    const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+                    if (e->error != 0) err = Status::error(std::strerror(-e->error), -e->error);
+                }
+                if (!err && first_error.ok()) first_error = err;
+            } else if (nlh->nlmsg_type >= NLMSG_MIN_TYPE) {
+                const int rc = handlers[i].cb(nlh, handlers[i].data);
+                if (rc == MNL_CB_ERROR) return Status::error("a malformed reply from the kernel", EPROTO);
+                finished = rc == MNL_CB_STOP || !state[i].dump;
             }
-            if (nlh->nlmsg_type < NLMSG_MIN_TYPE) continue;
-            const int rc = cb(nlh, data);
-            if (rc == MNL_CB_ERROR) return Status::error("a malformed reply from the kernel", EPROTO);
-            if (rc == MNL_CB_STOP || !is_dump) {
-                if (!is_dump) return {};
-                drain();
-                return {};
+            if (!finished) continue;
+            state[i].done = true;
+            if (--open == 0) {
+                // A dump stopped early leaves the rest of its replies queued.
+                if (state[i].dump && nlh->nlmsg_type != NLMSG_DONE && nlh->nlmsg_type != NLMSG_ERROR) drain();
+                return first_error;
             }
         }
     }
 }
 
-Status NetlinkSocket::dump(const nlmsghdr* request, Callback cb, void* data) {
+Status NetlinkSocket::exchange(const char* requests, std::size_t size, const Handler* handlers, std::size_t count) {
     if (!sock_) return Status::error("netlink socket is not open", EBADF);
     for (int attempt = 0;; ++attempt) {
         bool interrupted = false;
-        Status s = run_request(request, cb, data, interrupted);
+        Status s = run_requests(requests, size, handlers, count, interrupted);
         if (!s || !interrupted || attempt + 1 >= kMaxDumpRetries) return s;
-        // The ruleset changed under the dump: callers restart from a clean slate.
-        const int rc = cb(nullptr, data);
-        if (rc == MNL_CB_ERROR) return Status::error("a malformed reply from the kernel", EPROTO);
+        // The data changed under the dump: callers restart from a clean slate.
+        for (std::size_t i = 0; i < count; ++i)
+            if (handlers[i].cb(nullptr, handlers[i].data) == MNL_CB_ERROR)
+                return Status::error("a malformed reply from the kernel", EPROTO);
     }
+}
+
+Status NetlinkSocket::dump(const nlmsghdr* request, Callback cb, void* data) {
+    const Handler handler{cb, data};
+    return exchange(reinterpret_cast<const char*>(request), request->nlmsg_len, &handler, 1);
 }
 
 Status NetlinkSocket::query(const nlmsghdr* request, Callback cb, void* data) {
     if (!sock_) return Status::error("netlink socket is not open", EBADF);
     bool interrupted = false;
-    return run_request(request, cb, data, interrupted);
+    const Handler handler{cb, data};
+    return run_requests(reinterpret_cast<const char*>(request), request->nlmsg_len, &handler, 1, interrupted);
 }
 
 }  // namespace ctnft

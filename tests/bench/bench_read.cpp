@@ -374,8 +374,8 @@ void section_read(const Options& o) {
     row("plugin read, ConntrackStats false", plugin_s);
     row("plugin read, ConntrackStats true", plugin_ct_s);
     row("today: sh -c 'nft list counters | awk'", script_s);
-    std::printf("parts of ConntrackStats true (one round trip each): conntrack statistics (per-CPU dump + "
-                "global get, 2 round trips) %.2f us, flowtable count (dump) %.2f us\n",
+    std::printf("parts of ConntrackStats true: conntrack statistics (global get + per-CPU dump in one round trip) "
+                "%.2f us; flowtable count (a dump, only when the ruleset generation moved) %.2f us\n",
                 ct_s.wall_med() / 1e3, flowtables_s.wall_med() / 1e3);
     std::printf("values per read: %ld (ConntrackStats false), %ld (true)\n", values, values_ct);
     std::printf("RESULT read.plugin_vs_floor_wall %.2f\n", plugin_s.wall_med() / fw);
@@ -443,8 +443,9 @@ void section_scale(const Options& o) {
     }
     delete_table(table);
     std::printf("\n== (2) scale, attach mode (Manage false, ConntrackStats false): medians of %d rounds\n", rounds);
-    std::printf("%8s %12s %12s %12s %12s %12s %12s %10s %10s %12s\n", "counters", "wall us", "cpu us", "ns/counter",
-                "reader ns/c", "floor us", "floor ns/c", "x floor", "heap B/c", "nft+awk ms");
+    std::printf("%8s %12s %12s %12s %12s %12s %12s %12s %10s %10s %10s %12s\n", "counters", "wall us", "cpu us",
+                "ns/counter", "reader ns/c", "floor us", "floor cpu us", "floor ns/c", "x floor", "cpu x floor",
+                "heap B/c", "nft+awk ms");
     for (std::size_t k = 0; k < sizes.size(); ++k) {
         const long n = sizes[k];
         Row& row = rows[k];
@@ -452,15 +453,18 @@ void section_scale(const Options& o) {
                                    std::to_string(row.values) + ")");
         check(row.floor_count == n, "the bare dump reads " + std::to_string(n) + " counters");
         const double w = row.plugin.wall_med();
-        std::printf("%8ld %12.1f %12.1f %12.0f %12.0f %12.1f %12.0f %10.2f %10.0f %12s\n", n, w / 1e3,
+        std::printf("%8ld %12.1f %12.1f %12.0f %12.0f %12.1f %12.1f %12.0f %10.2f %10.2f %10.0f %12s\n", n, w / 1e3,
                     row.plugin.cpu_med() / 1e3, w / static_cast<double>(n),
                     row.reader.wall_med() / static_cast<double>(n), row.floor.wall_med() / 1e3,
-                    row.floor.wall_med() / static_cast<double>(n), w / row.floor.wall_med(),
+                    row.floor.cpu_med() / 1e3, row.floor.wall_med() / static_cast<double>(n),
+                    w / row.floor.wall_med(), row.plugin.cpu_med() / row.floor.cpu_med(),
                     static_cast<double>(row.heap_bytes) / static_cast<double>(n),
                     row.script.wall.empty() ? "-" : std::to_string(row.script.wall_med() / 1e6).substr(0, 6).c_str());
         // Machine-readable, for the plot: n, plugin wall us, plugin cpu us, floor wall us, reader wall us.
         std::printf("SCALE %ld %.2f %.2f %.2f %.2f\n", n, w / 1e3, row.plugin.cpu_med() / 1e3,
                     row.floor.wall_med() / 1e3, row.reader.wall_med() / 1e3);
+        std::printf("RESULT scale.%ld_plugin_vs_floor_wall %.2f\nRESULT scale.%ld_plugin_vs_floor_cpu %.2f\n", n,
+                    w / row.floor.wall_med(), n, row.plugin.cpu_med() / row.floor.cpu_med());
     }
     std::printf("heap B/c: heap the plugin holds after its reads, per counter (names and values kept for reuse); "
                 "RSS growth at 10000: %ld KiB\n", rows.back().rss_kib);
