@@ -94,6 +94,9 @@ private:
     Status send(const void* data, std::size_t size);
     // Receives one datagram into buf_; `wait` false returns EAGAIN at once when nothing is queued.
     Status receive(std::size_t& size, bool wait);
+    // Receives one datagram or more (whatever is queued once the first is there) into slots of
+    // buf_; sizes[0..count) are their lengths.
+    Status receive_many(std::size_t* sizes, std::size_t& count);
     Status run_requests(const char* requests, std::size_t size, const Handler* handlers, std::size_t count,
                         bool& interrupted);
     void drain();
@@ -103,6 +106,8 @@ private:
     uint32_t seq_ = 0;
     std::vector<char> buf_;
     std::vector<char> request_;
+    // Nothing from an earlier conversation can be queued: the next request need not drain.
+    bool clean_ = true;
 };
 
 }  // namespace ctnft
