@@ -8,7 +8,7 @@
 # conntrack_nft itself costs: its netlink round trips, parsing, and nothing else.
 # Settings: ConntrackStats false (18 value lists) and true (the default), each with WriteThreads 1
 # and collectd's default (5). Interleaved in every round; medians of rounds.
-#   BUILD_DIR=... daemon.sh [--quick]        (THREADS=1: each thread's CPU time so far, on stderr)
+#   BUILD_DIR=... daemon.sh [--quick]        (THREADS=1: each thread's CPU time in the window, on stderr)
 source "$(dirname "$0")/../lib/netns.sh"
 source "$(dirname "$0")/../lib/collectd.sh"
 NOOP="$BUILD_DIR/tests/bench/bench_noop.so"
@@ -74,10 +74,15 @@ measure() {  # measure PLUGIN CT WRITETHREADS
     local pid=$BG_PID c0 c1 t0 t1
     wait_for 15 grep -q "Initialization complete" "$TMP/bench.log" || { fail "$*: collectd did not start"; cat "$TMP/bench.log" >&2; }
     sleep 0.5  # the first reads (table creation, caches) stay out of the window
+    [ -n "${THREADS:-}" ] && for t in /proc/"$pid"/task/*; do echo "$(cat "$t/comm") $(awk '{print $1}' "$t/schedstat")"; done > "$TMP/threads0"
     t0=$(date +%s%N); c0=$(cpu_ns "$pid")
     sleep "$WINDOW"
     t1=$(date +%s%N); c1=$(cpu_ns "$pid")
-    if [ -n "${THREADS:-}" ]; then for t in /proc/"$pid"/task/*; do echo "$* $(cat "$t/comm") $(awk '{print $1}' "$t/schedstat")"; done >&2; fi
+    if [ -n "${THREADS:-}" ]; then
+        for t in /proc/"$pid"/task/*; do echo "$(cat "$t/comm") $(awk '{print $1}' "$t/schedstat")"; done |
+            awk -v what="$*" 'NR == FNR { c0[$1] = $2; next } { printf "%s %s %.0f us in the window\n", what, $1, ($2 - c0[$1]) / 1e3 }' \
+                "$TMP/threads0" - >&2
+    fi
     kill "$pid"; wait "$pid" 2> /dev/null || true
     in_ns "$NS" nft delete table ip conntrack_stats 2> /dev/null || true
     grep -q "ERROR" "$TMP/bench.log" && { fail "$*: errors in the log"; grep ERROR "$TMP/bench.log" >&2; }
