@@ -124,16 +124,20 @@ uint64_t StatsAccumulator::total(CtStat stat) const {
 }
 
 Status ConntrackStatsReader::read(NetlinkSocket& sock, ConntrackHealth& out) {
-    nlmsghdr* nlh = build_request(sock.request_buffer(), IPCTNL_MSG_CT_GET_STATS_CPU, NLM_F_DUMP, sock.next_seq());
-    // A dump the kernel repeats (NLM_F_DUMP_INTR) feeds each CPU twice: harmless, as a sample
-    // adds only its increase since the last one.
-    if (Status s = sock.dump(nlh, cpu_cb, &accumulator_); !s)
-        return Status::error(explain_kernel_error(s.code(), kNoMessage, "conntrack statistics"), s.code());
+    // One round trip: the global get (entries, maximum) and the per-CPU dump in one datagram. The
+    // get goes first: the kernel answers it at once, then starts the dump (one dump at a time).
+    char* buf = sock.request_buffer();
+    nlmsghdr* global = build_request(buf, IPCTNL_MSG_CT_GET_STATS, 0, sock.next_seq());
+    nlmsghdr* cpus = build_request(buf + NLMSG_ALIGN(global->nlmsg_len), IPCTNL_MSG_CT_GET_STATS_CPU, NLM_F_DUMP,
+                                   sock.next_seq());
     out.entries.reset();
     out.max_entries.reset();
-    nlh = build_request(sock.request_buffer(), IPCTNL_MSG_CT_GET_STATS, 0, sock.next_seq());
-    if (Status s = sock.query(nlh, global_cb, &out); !s)
-        return Status::error(explain_kernel_error(s.code(), kNoMessage, "conntrack table size"), s.code());
+    // A dump the kernel repeats (NLM_F_DUMP_INTR) feeds each CPU twice: harmless, as a sample
+    // adds only its increase since the last one.
+    const NetlinkSocket::Handler handlers[] = {{global_cb, &out}, {cpu_cb, &accumulator_}};
+    const std::size_t size = NLMSG_ALIGN(global->nlmsg_len) + cpus->nlmsg_len;
+    if (Status s = sock.exchange(buf, size, handlers, 2); !s)
+        return Status::error(explain_kernel_error(s.code(), kNoMessage, "conntrack statistics"), s.code());
     out.stats = &accumulator_;
     return {};
 }

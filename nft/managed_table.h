@@ -34,6 +34,8 @@ public:
     uint32_t flags() const { return flags_; }
     bool owned() const { return (flags_ & kTableFlagOwner) != 0; }
     NetlinkSocket& socket() { return sock_; }
+    // See CounterReader::generation.
+    std::optional<uint16_t> generation() const { return reader_.generation(); }
 
 private:
     Status commit_ruleset(bool exists, bool keep_values, const std::vector<ChainInfo>& chains, uint16_t& refused);

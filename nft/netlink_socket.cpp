@@ -5,6 +5,7 @@
 #include <ctime>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <libnftnl/common.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -17,8 +18,12 @@ namespace {
 
 // Large enough for any single message we build (a rule has a handful of expressions).
 constexpr std::size_t kMaxMessage = 8192;
-// Netlink dumps fill at most 32 KiB per datagram; larger replies are reported, not cut.
-constexpr std::size_t kReceiveBuffer = 64 * 1024;
+// Netlink dumps fill at most 32 KiB per datagram (the kernel caps its dump buffers there);
+// larger replies are reported, not cut. Up to kSlots datagrams are read with one recvmmsg: a
+// dump's data and its DONE, or a get's reply, a dump's data and its DONE.
+constexpr std::size_t kSlot = 32 * 1024;
+constexpr std::size_t kSlots = 3;
+constexpr std::size_t kReceiveBuffer = kSlot * kSlots;
 // Replies to a big batch or dump wait here; acks beyond it would be lost (ENOBUFS).
 constexpr int kSocketBuffer = 1 << 20;
 constexpr int kMaxDumpRetries = 3;
@@ -83,6 +88,7 @@ Status NetlinkSocket::open(int timeout_ms) {
     seq_ = static_cast<uint32_t>(time(nullptr));
     buf_.resize(kReceiveBuffer);
     request_.resize(kMaxMessage);
+    clean_ = true;
     sock_ = std::move(sock);
     return {};
 }
@@ -118,10 +124,43 @@ Status NetlinkSocket::receive(std::size_t& size, bool wait) {
     return {};
 }
 
+Status NetlinkSocket::receive_many(std::size_t* sizes, std::size_t& count) {
+    const int fd = mnl_socket_get_fd(sock_.get());
+    iovec iov[kSlots];
+    mmsghdr msgs[kSlots] = {};
+    for (std::size_t i = 0; i < kSlots; ++i) {
+        iov[i] = {buf_.data() + i * kSlot, kSlot};
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    // Waits (up to the receive timeout) for the first datagram only, then takes what is queued: a
+    // dump's DONE is queued while the kernel hands out the datagram before it, so one call
+    // usually carries a whole small dump. MSG_TRUNC: the real length, so an oversized reply is
+    // seen, not cut.
+    const int n = recvmmsg(fd, msgs, kSlots, MSG_TRUNC | MSG_WAITFORONE, nullptr);
+    if (n < 0) {
+        const int err = errno;
+        if (err == EAGAIN || err == EWOULDBLOCK) return Status::error("no answer from the kernel in time", ETIMEDOUT);
+        return Status::error(std::string("receiving from the kernel: ") + std::strerror(err), err);
+    }
+    count = static_cast<std::size_t>(n);
+    for (std::size_t i = 0; i < count; ++i) {
+        sizes[i] = msgs[i].msg_len;
+        if (sizes[i] > kSlot) {
+            drain();
+            return Status::error("a reply of " + std::to_string(sizes[i]) + " bytes is larger than the receive buffer (" +
+                                     std::to_string(kSlot) + ")",
+                                 EMSGSIZE);
+        }
+    }
+    return {};
+}
+
 void NetlinkSocket::drain() {
     const int fd = mnl_socket_get_fd(sock_.get());
     while (recv(fd, buf_.data(), buf_.size(), MSG_DONTWAIT | MSG_TRUNC) > 0) {
     }
+    clean_ = true;
 }
 
 Status NetlinkSocket::commit(Batch& batch, uint16_t* refused_type) {
@@ -131,6 +170,8 @@ Status NetlinkSocket::commit(Batch& batch, uint16_t* refused_type) {
     batch.finish();
     // Replies to an earlier request that timed out must not be read as this batch's verdict.
     drain();
+    // Batches are rare: the next request drains whatever this one leaves queued.
+    clean_ = false;
     if (Status s = send(batch.data(), batch.size()); !s) return s;
 
     const auto& messages = batch.messages();
@@ -170,57 +211,98 @@ Status NetlinkSocket::commit(Batch& batch, uint16_t* refused_type) {
     }
 }
 
-Status NetlinkSocket::run_request(const nlmsghdr* request, Callback cb, void* data, bool& interrupted) {
+Status NetlinkSocket::run_requests(const char* requests, std::size_t size, const Handler* handlers,
+                                   std::size_t count, bool& interrupted) {
     interrupted = false;
-    drain();
-    if (Status s = send(request, request->nlmsg_len); !s) return s;
-    const bool is_dump = (request->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
-    const uint32_t seq = request->nlmsg_seq;
+    struct State {
+        uint32_t seq;
+        bool dump;
+        bool done;
+    } state[kMaxExchange] = {};
+    if (count == 0 || count > kMaxExchange) return Status::error("a malformed request", EINVAL);
+    std::size_t n = 0;
+    int left = static_cast<int>(size);
+    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(requests); n < count && message_fits(nlh, left);
+         nlh = mnl_nlmsg_next(nlh, &left))
+        state[n++] = {nlh->nlmsg_seq, (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP, false};
+    if (n != count) return Status::error("a malformed request", EINVAL);
+    // A request that ended early (error, timeout, a dump stopped) may have left replies queued;
+    // otherwise there is nothing to drain, and no syscall is spent on it.
+    if (!clean_) drain();
+    clean_ = false;
+    if (Status s = send(requests, size); !s) return s;
+    std::size_t open = n;
+    Status first_error;
     for (;;) {
-        std::size_t size = 0;
-        if (Status r = receive(size, true); !r) return r;
-        int left = static_cast<int>(size);
-        for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf_.data()); message_fits(nlh, left);
-             nlh = mnl_nlmsg_next(nlh, &left)) {
-            // Anything not addressed to this request (a late reply to a request that timed out) is skipped.
-            if (nlh->nlmsg_pid != portid_ || nlh->nlmsg_seq != seq) continue;
-            if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
-            if (nlh->nlmsg_type == NLMSG_DONE) return {};
-            if (nlh->nlmsg_type == NLMSG_ERROR) {
-                if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nlmsgerr)))
-                    return Status::error("a truncated error reply from the kernel", EPROTO);
-                const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-                if (e->error == 0) return {};
-                return Status::error(std::strerror(-e->error), -e->error);
-            }
-            if (nlh->nlmsg_type < NLMSG_MIN_TYPE) continue;
-            const int rc = cb(nlh, data);
-            if (rc == MNL_CB_ERROR) return Status::error("a malformed reply from the kernel", EPROTO);
-            if (rc == MNL_CB_STOP || !is_dump) {
-                if (!is_dump) return {};
-                drain();
-                return {};
+        std::size_t sizes[kSlots] = {};
+        std::size_t datagrams = 0;
+        if (Status r = receive_many(sizes, datagrams); !r) return r;
+        for (std::size_t d = 0; d < datagrams; ++d) {
+            left = static_cast<int>(sizes[d]);
+            for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf_.data() + d * kSlot); message_fits(nlh, left);
+                 nlh = mnl_nlmsg_next(nlh, &left)) {
+                // Anything not addressed to these requests (a late reply to a request that timed out) is skipped.
+                if (nlh->nlmsg_pid != portid_) continue;
+                std::size_t i = 0;
+                while (i < n && (state[i].seq != nlh->nlmsg_seq || state[i].done)) ++i;
+                if (i == n) continue;
+                bool finished = false;
+                if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
+                if (nlh->nlmsg_type == NLMSG_DONE) {
+                    finished = true;
+                } else if (nlh->nlmsg_type == NLMSG_ERROR) {
+                    finished = true;
+                    Status err;
+                    if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nlmsgerr))) {
+                        err = Status::error("a truncated error reply from the kernel", EPROTO);
+                    } else {
+                        const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+                        if (e->error != 0) err = Status::error(std::strerror(-e->error), -e->error);
+                    }
+                    if (!err && first_error.ok()) first_error = err;
+                } else if (nlh->nlmsg_type >= NLMSG_MIN_TYPE) {
+                    const int rc = handlers[i].cb(nlh, handlers[i].data);
+                    if (rc == MNL_CB_ERROR) return Status::error("a malformed reply from the kernel", EPROTO);
+                    finished = rc == MNL_CB_STOP || !state[i].dump;
+                }
+                if (!finished) continue;
+                state[i].done = true;
+                if (--open > 0) continue;
+                // Every request is answered. Anything after it in what was received (which
+                // would be a kernel's surprise), or a dump stopped early, leaves the socket
+                // to be drained before the next request.
+                const bool rest = mnl_nlmsg_next(nlh, &left) && (left > 0 || d + 1 < datagrams);
+                const bool stopped = state[i].dump && nlh->nlmsg_type != NLMSG_DONE && nlh->nlmsg_type != NLMSG_ERROR;
+                clean_ = !rest && !stopped && first_error.ok();
+                return first_error;
             }
         }
     }
 }
 
-Status NetlinkSocket::dump(const nlmsghdr* request, Callback cb, void* data) {
+Status NetlinkSocket::exchange(const char* requests, std::size_t size, const Handler* handlers, std::size_t count) {
     if (!sock_) return Status::error("netlink socket is not open", EBADF);
     for (int attempt = 0;; ++attempt) {
         bool interrupted = false;
-        Status s = run_request(request, cb, data, interrupted);
+        Status s = run_requests(requests, size, handlers, count, interrupted);
         if (!s || !interrupted || attempt + 1 >= kMaxDumpRetries) return s;
-        // The ruleset changed under the dump: callers restart from a clean slate.
-        const int rc = cb(nullptr, data);
-        if (rc == MNL_CB_ERROR) return Status::error("a malformed reply from the kernel", EPROTO);
+        // The data changed under the dump: callers restart from a clean slate.
+        for (std::size_t i = 0; i < count; ++i)
+            if (handlers[i].cb(nullptr, handlers[i].data) == MNL_CB_ERROR)
+                return Status::error("a malformed reply from the kernel", EPROTO);
     }
+}
+
+Status NetlinkSocket::dump(const nlmsghdr* request, Callback cb, void* data) {
+    const Handler handler{cb, data};
+    return exchange(reinterpret_cast<const char*>(request), request->nlmsg_len, &handler, 1);
 }
 
 Status NetlinkSocket::query(const nlmsghdr* request, Callback cb, void* data) {
     if (!sock_) return Status::error("netlink socket is not open", EBADF);
     bool interrupted = false;
-    return run_request(request, cb, data, interrupted);
+    const Handler handler{cb, data};
+    return run_requests(reinterpret_cast<const char*>(request), request->nlmsg_len, &handler, 1, interrupted);
 }
 
 }  // namespace ctnft

@@ -75,6 +75,18 @@ public:
     // Sends a single get request (no NLM_F_ACK) and passes its one reply to cb.
     Status query(const nlmsghdr* request, Callback cb, void* data);
 
+    // Several requests in one datagram, one round trip: `size` bytes of messages built back to
+    // back (each a get or a dump), handlers[i] for the i-th. Returns when every request is
+    // answered (a get's reply, a dump's DONE, or an error: the first one is returned). At most one
+    // dump, and it must come last: the kernel runs one dump per socket at a time, and answers the
+    // gets before it while it is running. An interrupted dump repeats the whole exchange.
+    struct Handler {
+        Callback cb;
+        void* data;
+    };
+    static constexpr std::size_t kMaxExchange = 4;
+    Status exchange(const char* requests, std::size_t size, const Handler* handlers, std::size_t count);
+
     // A reusable scratch buffer for building requests.
     char* request_buffer() { return request_.data(); }
 
@@ -82,7 +94,11 @@ private:
     Status send(const void* data, std::size_t size);
     // Receives one datagram into buf_; `wait` false returns EAGAIN at once when nothing is queued.
     Status receive(std::size_t& size, bool wait);
-    Status run_request(const nlmsghdr* request, Callback cb, void* data, bool& interrupted);
+    // Receives one datagram or more (whatever is queued once the first is there) into slots of
+    // buf_; sizes[0..count) are their lengths.
+    Status receive_many(std::size_t* sizes, std::size_t& count);
+    Status run_requests(const char* requests, std::size_t size, const Handler* handlers, std::size_t count,
+                        bool& interrupted);
     void drain();
 
     MnlSocketPtr sock_;
@@ -90,6 +106,8 @@ private:
     uint32_t seq_ = 0;
     std::vector<char> buf_;
     std::vector<char> request_;
+    // Nothing from an earlier conversation can be queued: the next request need not drain.
+    bool clean_ = true;
 };
 
 }  // namespace ctnft

@@ -13,26 +13,6 @@
 namespace ctnft {
 namespace {
 
-int counter_attr_cb(const nlattr* attr, void* data) {
-    const nlattr** tb = static_cast<const nlattr**>(data);
-    const int type = mnl_attr_get_type(attr);
-    if (type > NFTA_COUNTER_MAX) return MNL_CB_OK;
-    if ((type == NFTA_COUNTER_BYTES || type == NFTA_COUNTER_PACKETS) && mnl_attr_validate(attr, MNL_TYPE_U64) < 0)
-        return MNL_CB_ERROR;
-    tb[type] = attr;
-    return MNL_CB_OK;
-}
-
-bool obj_attr_valid(const nlattr* attr) {
-    switch (mnl_attr_get_type(attr)) {
-        case NFTA_OBJ_NAME:
-        case NFTA_OBJ_TABLE: return mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0;
-        case NFTA_OBJ_TYPE: return mnl_attr_validate(attr, MNL_TYPE_U32) == 0;
-        case NFTA_OBJ_DATA: return mnl_attr_validate(attr, MNL_TYPE_NESTED) == 0;
-        default: return true;
-    }
-}
-
 int hook_attr_cb(const nlattr* attr, void* data) {
     const nlattr** tb = static_cast<const nlattr**>(data);
     const int type = mnl_attr_get_type(attr);
@@ -112,6 +92,7 @@ int parse_chain_cb(const nlmsghdr* nlh, void* data) {
 struct CounterDump {
     std::vector<CounterValue>* values;
     std::size_t count;
+    std::optional<uint16_t> generation;
 };
 
 int counter_cb(const nlmsghdr* nlh, void* data) {
@@ -123,10 +104,13 @@ int counter_cb(const nlmsghdr* nlh, void* data) {
     std::string_view name;
     uint64_t packets = 0, bytes = 0;
     if (!parse_counter_message(nlh, name, packets, bytes)) return MNL_CB_ERROR;
+    // The ruleset generation's low 16 bits (nft_base_seq), as every nf_tables dump reply has them.
+    dump->generation = ntohs(static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(nlh))->res_id);
     auto& values = *dump->values;
     if (dump->count == values.size()) values.emplace_back();
     CounterValue& v = values[dump->count++];
-    v.name.assign(name);  // reuses the string's storage from the last read
+    // Names rarely change between reads: compare instead of copying (no write to the string).
+    if (v.name != name) v.name.assign(name);
     v.packets = packets;
     v.bytes = bytes;
     return MNL_CB_OK;
@@ -135,23 +119,34 @@ int counter_cb(const nlmsghdr* nlh, void* data) {
 }  // namespace
 
 bool parse_counter_message(const nlmsghdr* nlh, std::string_view& name, uint64_t& packets, uint64_t& bytes) {
+    // Runs once per counter per read: the checks of obj_attr_valid and counter_attr_cb, inlined.
     const nlattr* tb[NFTA_OBJ_MAX + 1] = {};
     if (!message_attrs(nlh, nft_type(NFT_MSG_NEWOBJ), tb, NFTA_OBJ_MAX)) return false;
-    for (uint16_t t = 0; t <= NFTA_OBJ_MAX; ++t)
-        if (tb[t] && !obj_attr_valid(tb[t])) return false;
-    if (!tb[NFTA_OBJ_NAME] || !tb[NFTA_OBJ_TYPE] || !tb[NFTA_OBJ_DATA]) return false;
-    if (ntohl(mnl_attr_get_u32(tb[NFTA_OBJ_TYPE])) != NFT_OBJECT_COUNTER) return false;
+    if ((tb[NFTA_OBJ_TABLE] && !attr_is_nul_string(tb[NFTA_OBJ_TABLE])) || !tb[NFTA_OBJ_NAME] ||
+        !attr_is_nul_string(tb[NFTA_OBJ_NAME]) || !tb[NFTA_OBJ_TYPE] || !attr_is_u32(tb[NFTA_OBJ_TYPE]) ||
+        !tb[NFTA_OBJ_DATA] || !attr_is_nested(tb[NFTA_OBJ_DATA]))
+        return false;
+    uint32_t type = 0;
+    std::memcpy(&type, attr_payload(tb[NFTA_OBJ_TYPE]), sizeof type);
+    if (ntohl(type) != NFT_OBJECT_COUNTER) return false;
     const nlattr* ctr[NFTA_COUNTER_MAX + 1] = {};
-    if (!parse_attrs(mnl_attr_get_payload(tb[NFTA_OBJ_DATA]), mnl_attr_get_payload_len(tb[NFTA_OBJ_DATA]),
-                     counter_attr_cb, ctr))
+    if (!walk_attrs(attr_payload(tb[NFTA_OBJ_DATA]), attr_payload_len(tb[NFTA_OBJ_DATA]), [&](const nlattr* attr) {
+            const uint16_t t = attr_type(attr);
+            if (t > NFTA_COUNTER_MAX) return true;
+            if ((t == NFTA_COUNTER_BYTES || t == NFTA_COUNTER_PACKETS) && !attr_is_u64(attr)) return false;
+            ctr[t] = attr;
+            return true;
+        }))
         return false;
     if (!ctr[NFTA_COUNTER_PACKETS] || !ctr[NFTA_COUNTER_BYTES]) return false;
-    const char* str = mnl_attr_get_str(tb[NFTA_OBJ_NAME]);
-    // MNL_TYPE_NUL_STRING guarantees the terminator lies inside the attribute.
-    name = std::string_view(str, strnlen(str, mnl_attr_get_payload_len(tb[NFTA_OBJ_NAME])));
+    const char* str = attr_payload(tb[NFTA_OBJ_NAME]);
+    // A NUL-terminated string attribute: the terminator lies inside the attribute.
+    name = std::string_view(str, strnlen(str, attr_payload_len(tb[NFTA_OBJ_NAME])));
     if (name.empty()) return false;
-    packets = be64toh(mnl_attr_get_u64(ctr[NFTA_COUNTER_PACKETS]));
-    bytes = be64toh(mnl_attr_get_u64(ctr[NFTA_COUNTER_BYTES]));
+    std::memcpy(&packets, attr_payload(ctr[NFTA_COUNTER_PACKETS]), sizeof packets);
+    std::memcpy(&bytes, attr_payload(ctr[NFTA_COUNTER_BYTES]), sizeof bytes);
+    packets = be64toh(packets);
+    bytes = be64toh(bytes);
     return true;
 }
 
@@ -194,9 +189,10 @@ Status CounterReader::read(NetlinkSocket& sock, std::vector<CounterValue>& value
     missing = false;
     auto* nlh = reinterpret_cast<nlmsghdr*>(request_.data());
     nlh->nlmsg_seq = sock.next_seq();
-    CounterDump dump{&values, 0};
+    CounterDump dump{&values, 0, std::nullopt};
     Status s = sock.dump(nlh, counter_cb, &dump);
     count = dump.count;
+    generation_ = dump.generation;
     if (!s) return Status::error(explain_kernel_error(s.code(), kNoMessage, "counters of " + describe_table(family_, table_)),
                                  s.code());
     if (count == 0) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,8 +47,14 @@ public:
     CounterReader(Family family, std::string table);
     // Fills values[0..count) reusing its storage; missing is set when the table is gone.
     Status read(NetlinkSocket& sock, std::vector<CounterValue>& values, std::size_t& count, bool& missing);
+    // The low 16 bits of the nf_tables ruleset generation the last read saw (every dump reply
+    // carries them), or nothing when it received no counter. Tells, for free, whether the
+    // ruleset changed between two reads (a change of exactly a multiple of 65,536 generations
+    // between two reads goes unseen).
+    std::optional<uint16_t> generation() const { return generation_; }
 
 private:
+    std::optional<uint16_t> generation_;
     Family family_;
     std::string table_;
     std::vector<char> request_;

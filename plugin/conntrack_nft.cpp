@@ -8,6 +8,7 @@
 #include <fnmatch.h>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,15 +64,19 @@ private:
         std::memcpy(field, value, len);
         field[len] = '\0';
     }
+    // Consecutive value lists mostly differ in type_instance only: the other fields are written
+    // when they change (plugin and type are string constants, compared by address).
     void put(const char* plugin, const std::string& instance, const char* type, const std::string& type_instance) {
-        set(vl_.plugin, plugin, std::strlen(plugin));
-        set(vl_.plugin_instance, instance.data(), instance.size());
-        set(vl_.type, type, std::strlen(type));
+        if (plugin != plugin_) set(vl_.plugin, plugin_ = plugin, std::strlen(plugin));
+        if (instance != vl_.plugin_instance) set(vl_.plugin_instance, instance.data(), instance.size());
+        if (type != type_) set(vl_.type, type_ = type, std::strlen(type));
         set(vl_.type_instance, type_instance.data(), type_instance.size());
         plugin_dispatch_values(&vl_);
     }
     value_t value_{};
     value_list_t vl_ = {};
+    const char* plugin_ = nullptr;
+    const char* type_ = nullptr;
 };
 
 class Plugin {
@@ -108,6 +113,10 @@ private:
     Episode health_down_;
     Episode offloading_;
     ConntrackStatsReader health_reader_;
+    // The flowtable count, asked again only when the ruleset generation moved since (a flowtable
+    // is part of the ruleset): the counter dump tells the generation for free.
+    uint32_t flowtables_ = 0;
+    std::optional<uint16_t> flowtables_generation_;
 
     // With SampleInterval: a thread samples the counters between reads. mutex_ serialises every
     // use of the netlink socket and of the values, so sampler and read callback never race.
@@ -268,9 +277,14 @@ void Plugin::dispatch_counters(Dispatcher& d, std::size_t count) {
 
 void Plugin::read_health(Dispatcher& d) {
     ConntrackHealth health;
-    uint32_t flowtables = 0;
     Status s = health_reader_.read(socket(), health);
-    if (s) s = count_flowtables(socket(), flowtables);
+    const std::optional<uint16_t> generation = table_ ? table_->generation() : reader_->generation();
+    if (s && (!generation || generation != flowtables_generation_)) {
+        flowtables_generation_.reset();
+        s = count_flowtables(socket(), flowtables_);
+        if (s) flowtables_generation_ = generation;
+    }
+    const uint32_t flowtables = flowtables_;
     if (!s) {
         // The packet counters do not depend on these: log once, keep the read successful.
         if (health_down_.start(s.message())) WARNING(LOG_PREFIX "%s", s.message().c_str());

@@ -4,12 +4,22 @@
 # sendmmsg by one pinned thread (udp_blast). On veth the router's forwarding runs in the sender's
 # softirq, so the sender's CPU time per delivered packet is the cost of the whole forward path.
 # Router variants, all with connection tracking on (one `ct state related accept` rule, as on any
-# router with NAT), a base chain that jumps J times into a chain `count` holding:
-#   none     nothing (the baseline)
-#   classic  today's six sequential rules (nft/conntrack-counter.nft's forward chain)
-#   map      the single-lookup rule (the map shape, the plugin's default)
-#   counter  one unconditional `counter name "udp_conntrack_fwd_new"`: the counter update alone,
-#            which every shape pays once per packet (the floor of any counting ruleset)
+# router with NAT), a base chain that jumps J times into a chain `count` holding (VARIANTS picks):
+#   none       nothing (the baseline)
+#   classic    today's six sequential rules (nft/conntrack-counter.nft's forward chain)
+#   classiceq  the same with `ct state == X` (one compare instead of mask and compare)
+#   map        one rule, `counter name ip protocol . ct state map {...}` (RuleShape map: an
+#              8-byte concatenated key, the kernel's generic hash)
+#   pipapo     the same map declared with `flags interval` (the kernel's pipapo backend)
+#   protomap   one rule per protocol, `ip protocol P counter name ct state map {...}` (4-byte key:
+#              the kernel's fast hash)
+#   jump/vmap  one chain per protocol (compare-and-jump rules / a verdict map on the protocol),
+#              in it `counter name ct state map {...}`
+#   statevmap  one chain per state (verdict map on ct state), in it a protocol map
+#   counter    one unconditional `counter name "udp_conntrack_fwd_new"`: the counter update alone,
+#              which every shape pays once per packet (the floor of any counting ruleset)
+#   statemap   `counter name ct state map {...}` with the udp counters only: one 4-byte lookup and
+#              the counter, no protocol test (a reference: exact only for this UDP traffic)
 # J=1 is the real setting; J=$AMP amplifies the rules' cost above the noise (added cost per pass =
 # (variant - none) / J). Variants are interleaved in every round; figures are medians of rounds.
 # Asserts (cannot flake): every counting variant counts exactly J x delivered packets.
@@ -20,7 +30,7 @@ BLAST="$BUILD_DIR/tests/bench/udp_blast"
 
 QUICK=0; [ "${1:-}" = --quick ] && QUICK=1
 AMP=100
-if [ "$QUICK" = 1 ]; then ROUNDS=1 N1=20000 NAMP=2000; else ROUNDS=${ROUNDS:-9} N1=${N1:-300000} NAMP=${NAMP:-30000}; fi
+if [ "$QUICK" = 1 ]; then ROUNDS=1 N1=20000 NAMP=2000; else ROUNDS=${ROUNDS:-9} N1=${N1:-200000} NAMP=${NAMP:-30000}; fi
 
 topology
 # A neighbour on the server's link that nobody answers for: the server's stack drops the frames
@@ -29,17 +39,55 @@ TARGET=198.18.2.99
 ip -n "$ROUTER" neigh add "$TARGET" lladdr 02:00:00:00:00:99 dev r1 nud permanent
 PIN=""; command -v taskset > /dev/null && [ "$(nproc)" -gt 1 ] && PIN="taskset -c 1"
 
+counters_of() { local p s; for p in tcp udp; do for s in new established invalid; do echo "$p $s"; done; done; }
+
+# The body of chain `count` (and any chains it jumps to) for each variant.
 ruleset() {  # ruleset VARIANT J
-    local body="" i
+    local body="" extra="" i p s
     case $1 in
-        classic) for p in tcp udp; do for s in new established invalid; do
+        none) ;;
+        classic) while read -r p s; do
                      body+="		ip protocol $p ct state $s counter name \"${p}_conntrack_fwd_$s\""$'\n'
-                 done; done ;;
+                 done < <(counters_of) ;;
         counter) body="		counter name \"udp_conntrack_fwd_new\""$'\n' ;;
-        map) body="		counter name ip protocol . ct state map { tcp . new : \"tcp_conntrack_fwd_new\", tcp . established : \"tcp_conntrack_fwd_established\", tcp . invalid : \"tcp_conntrack_fwd_invalid\", udp . new : \"udp_conntrack_fwd_new\", udp . established : \"udp_conntrack_fwd_established\", udp . invalid : \"udp_conntrack_fwd_invalid\" }"$'\n' ;;
+        map) body="		counter name ip protocol . ct state map { $(counters_of | while read -r p s; do
+                 printf '%s . %s : "%s_conntrack_fwd_%s", ' "$p" "$s" "$p" "$s"; done | sed 's/, $//') }"$'\n' ;;
+        vmap|jump)
+            # One chain per protocol, picked by a verdict map (vmap) or one compare-and-jump rule per
+            # protocol (jump); in it the state picks the counter in a map with a 4-byte key.
+            if [ "$1" = vmap ]; then body="		ip protocol vmap { tcp : jump count_tcp, udp : jump count_udp }"$'\n'
+            else for p in tcp udp; do body+="		ip protocol $p jump count_$p"$'\n'; done; fi
+            for p in tcp udp; do
+                extra+="	chain count_$p {"$'\n'
+                extra+="		counter name ct state map { new : \"${p}_conntrack_fwd_new\", established : \"${p}_conntrack_fwd_established\", invalid : \"${p}_conntrack_fwd_invalid\" }"$'\n'
+                extra+="	}"$'\n'
+            done ;;
+        classiceq) while read -r p s; do
+                     body+="		ip protocol $p ct state == $s counter name \"${p}_conntrack_fwd_$s\""$'\n'
+                 done < <(counters_of) ;;
+        protomap)
+            # One rule per protocol, no jump: a protocol compare, then the state picks the counter
+            # in a map with a 4-byte key.
+            for p in tcp udp; do
+                body+="		ip protocol $p counter name ct state map { new : \"${p}_conntrack_fwd_new\", established : \"${p}_conntrack_fwd_established\", invalid : \"${p}_conntrack_fwd_invalid\" }"$'\n'
+            done ;;
+        statemap) body="		counter name ct state map { new : \"udp_conntrack_fwd_new\", established : \"udp_conntrack_fwd_established\", invalid : \"udp_conntrack_fwd_invalid\" }"$'\n' ;;
+        pipapo)
+            # The map of the map shape with the interval flag: the kernel picks its pipapo backend.
+            extra="	map pm {"$'\n'"		type inet_proto . ct_state : counter; flags interval;"$'\n'"		elements = { $(counters_of | while read -r p s; do
+                 printf '%s . %s : "%s_conntrack_fwd_%s", ' "$p" "$s" "$p" "$s"; done | sed 's/, $//') }"$'\n'"	}"$'\n'
+            body="		counter name ip protocol . ct state map @pm"$'\n' ;;
+        statevmap)
+            # One chain per state (a verdict map on ct state, 4-byte key), the protocol picks the counter.
+            body="		ct state vmap { new : jump count_new, established : jump count_established, invalid : jump count_invalid }"$'\n'
+            for s in new established invalid; do
+                extra+="	chain count_$s {"$'\n'"		counter name ip protocol map { tcp : \"tcp_conntrack_fwd_$s\", udp : \"udp_conntrack_fwd_$s\" }"$'\n'"	}"$'\n'
+            done ;;
+        *) fail "unknown variant $1"; return 1 ;;
     esac
     echo "table ip bench {"
-    for p in tcp udp; do for s in new established invalid; do echo "	counter ${p}_conntrack_fwd_$s { }"; done; done
+    while read -r p s; do echo "	counter ${p}_conntrack_fwd_$s { }"; done < <(counters_of)
+    printf '%s' "$extra"
     echo "	chain count {"
     printf '%s' "$body"
     echo "	}"
@@ -83,52 +131,54 @@ measure() {  # measure VARIANT J N
 }
 
 : > "$TMP/results"
-variants=(none classic map counter)
+read -r -a variants <<< "${VARIANTS:-none classic classiceq map pipapo protomap jump vmap statevmap counter statemap}"
+nv=${#variants[@]}
 for ((r = 0; r < ROUNDS; r++)); do
-    for ((k = 0; k < 4; k++)); do
-        v=${variants[$(( (r + k) % 4 ))]}  # rotate the order from round to round
+    for ((k = 0; k < nv; k++)); do
+        v=${variants[$(( (r + k) % nv ))]}  # rotate the order from round to round
         read -r ns1 d1 <<< "$(measure "$v" 1 "$N1")"
         read -r nsa da <<< "$(measure "$v" "$AMP" "$NAMP")"
         echo "$r $v $ns1 $nsa $d1 $da" >> "$TMP/results"
     done
 done
 
+[ -n "${KEEP_RESULTS:-}" ] && cp "$TMP/results" "$KEEP_RESULTS"  # per-round figures, for a closer look
 echo
 echo "== (3) packet path: forwarded UDP, 64-byte frames, one flow; medians of $ROUNDS rounds ($N1 packets at J=1, $NAMP at J=$AMP)"
-awk -v amp="$AMP" '
+awk -v amp="$AMP" -v order="${variants[*]}" '
     function median(a, n,    i, j, t) {
         for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
         return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
     }
     { one[$1, $2] = $3; many[$1, $2] = $4; rounds[$1] = 1 }
     END {
-        n = 0
-        for (r in rounds) {
-            n++
-            for (v = 1; v <= 4; v++) {
-                name = v == 1 ? "none" : v == 2 ? "classic" : v == 3 ? "map" : "counter"
-                o[name, n] = one[r, name]; m[name, n] = many[r, name]
+        nv = split(order, names, " ")
+        label["none"] = "none (conntrack on, no counting)"; label["classic"] = "classic: 6 sequential rules"
+        label["map"] = "map: protocol . state map (8 B key)"; label["counter"] = "counter update alone (reference)"
+        label["vmap"] = "vmap: protocol vmap + state map"; label["jump"] = "jump: protocol jumps + state map"
+        label["statevmap"] = "statevmap: state vmap + proto map"
+        label["classiceq"] = "classiceq: 6 rules, ct state =="; label["protomap"] = "protomap: per protocol, state map"
+        label["statemap"] = "state map alone (reference)"; label["pipapo"] = "pipapo: map with interval flag"
+        printf "%-38s %14s %14s %14s %12s\n", "ruleset in the forward chain", "ns/pkt J=1", "ns/pkt J=" amp, \
+            "added ns/pass", "vs classic"
+        for (v = 1; v <= nv; v++) {
+            name = names[v]; n = 0; nr = 0
+            for (r in rounds) {
+                n++; a[n] = one[r, name]; b[n] = many[r, name]
+                d[n] = (many[r, name] - many[r, "none"]) / amp
+                if (name != "none" && many[r, "classic"] != many[r, "none"]) {
+                    nr++; q[nr] = (many[r, name] - many[r, "none"]) / (many[r, "classic"] - many[r, "none"])
+                }
             }
-            dka[n] = (many[r, "counter"] - many[r, "none"]) / amp
-            dc1[n] = one[r, "classic"] - one[r, "none"]; dm1[n] = one[r, "map"] - one[r, "none"]
-            dca[n] = (many[r, "classic"] - many[r, "none"]) / amp; dma[n] = (many[r, "map"] - many[r, "none"]) / amp
-            rt[n] = dma[n] / dca[n]
+            added = median(d, n)
+            ratio = nr ? sprintf("%.2f", median(q, nr)) : "-"
+            if (name == "none") printf "%-38s %14.1f %14.1f %14s %12s\n", label[name], median(a, n), median(b, n), "-", "-"
+            else printf "%-38s %14.1f %14.1f %14.1f %12s\n", label[name], median(a, n), median(b, n), added, ratio
+            if (name != "none") {
+                printf "RESULT packet.%s_ns_per_pass %.1f\n", name, added
+                if (ratio != "-") printf "RESULT packet.%s_vs_classic_added_cost %s\n", name, ratio
+            }
         }
-        printf "%-34s %16s %16s\n", "ruleset in the forward chain", "cpu ns/pkt J=1", "cpu ns/pkt J=" amp
-        split("none classic map counter", names, " ")
-        label["none"] = "none (conntrack on, no counting)"; label["classic"] = "today: 6 sequential rules"
-        label["map"] = "ours: one map lookup"; label["counter"] = "counter update alone (reference)"
-        for (v = 1; v <= 4; v++) {
-            name = names[v]
-            for (i = 1; i <= n; i++) { a[i] = o[name, i]; b[i] = m[name, i] }
-            printf "%-34s %16.1f %16.1f\n", label[name], median(a, n), median(b, n)
-        }
-        printf "added ns per packet at J=1 (median of per-round differences): classic %.1f, map %.1f\n", median(dc1, n), median(dm1, n)
-        printf "added ns per pass (amplified, (J=%d - none) / %d): classic %.1f, map %.1f\n", amp, amp, median(dca, n), median(dma, n)
-        printf "of which the counter update alone (one unconditional counter): %.1f; without it: classic %.1f, map %.1f\n", \
-            median(dka, n), median(dca, n) - median(dka, n), median(dma, n) - median(dka, n)
-        printf "RESULT packet.counter_ns_per_pass %.1f\n", median(dka, n)
-        printf "RESULT packet.classic_ns_per_pass %.1f\nRESULT packet.map_ns_per_pass %.1f\n", median(dca, n), median(dma, n)
-        printf "RESULT packet.map_vs_classic_added_cost %.2f\n", median(rt, n)
+        print "added ns/pass: (J=" amp " - none) / " amp ", median of per-round differences; vs classic: median of per-round ratios"
     }' "$TMP/results"
 finish

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmarks of docs/performance.md, in one run: (1) read path, (2) scale, (3) packet path,
-# (4) footprint. Needs root (network namespaces; nothing on the host changes).
+# (4) footprint, (5) the whole daemon against a do-nothing plugin. Needs root (network namespaces; nothing on the host changes).
 #
 #   tests/bench/run.sh [--quick]        # full: a few minutes; --quick: the CI smoke mode (< 60 s)
 #
@@ -22,7 +22,7 @@ if [ -z "${BUILD_DIR:-}" ]; then
     BUILD_DIR=/tmp/ctnft-bench-build
     mkdir -p "$BUILD_DIR"
     cmake -S "$root" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=MinSizeRel > "$BUILD_DIR/configure.log"
-    cmake --build "$BUILD_DIR" -j "$(nproc)" --target bench_read udp_blast ctnft_tool conntrack_nft > "$BUILD_DIR/build.log"
+    cmake --build "$BUILD_DIR" -j "$(nproc)" --target bench_read udp_blast ctnft_tool conntrack_nft bench_noop > "$BUILD_DIR/build.log"
 fi
 export BUILD_DIR
 rc=0
@@ -34,4 +34,5 @@ echo "== date: $(date -u +%Y-%m-%dT%H:%MZ)${QUICK:+ (quick smoke mode: figures a
 "$BUILD_DIR/tests/bench/bench_read" $QUICK || rc=1
 bash "$here/packet_path.sh" $QUICK || rc=1
 bash "$here/footprint.sh" || rc=1
+bash "$here/daemon.sh" $QUICK || rc=1
 exit $rc

@@ -4,7 +4,7 @@
 // ManagedTable::create/read/remove (table and chain queries, the generation reply, the rule
 // check), CounterReader::read (attach mode), ConntrackStatsReader::read and count_flowtables.
 //
-// Linked with -Wl,--wrap=mnl_socket_sendto,--wrap=recv: nothing is ever sent to the real kernel
+// Linked with -Wl,--wrap=mnl_socket_sendto,--wrap=recv,--wrap=recvmmsg: nothing is ever sent to the real kernel
 // (the socket is opened and bound, no more), and every datagram the code receives comes from the
 // fuzz input. Input: a sequence of chunks, each [u16 length, little endian][u8 control][bytes].
 // A chunk becomes receivable after the next request is sent; control bit 7 ends that request's
@@ -88,14 +88,10 @@ ssize_t __wrap_mnl_socket_sendto(const mnl_socket* nl, const void* buf, size_t l
     return static_cast<ssize_t>(len);
 }
 
-ssize_t __wrap_recv(int, void* buf, size_t len, int) {
+// One chunk as the kernel would hand it out: into buf (len bytes), returning the datagram's real
+// length (MSG_TRUNC), also when it was cut.
+static ssize_t deliver(Chunk c, void* buf, size_t len) {
     FakeKernel& k = *g_kernel;
-    if (k.queued.empty()) {
-        errno = EAGAIN;  // nothing queued, or (with a wait) the receive timeout
-        return -1;
-    }
-    Chunk c = std::move(k.queued.front());
-    k.queued.pop_front();
     if (c.control & 1) {
         const uint32_t seq = pick_seq(c.control);
         int left = static_cast<int>(c.bytes.size());
@@ -112,6 +108,34 @@ ssize_t __wrap_recv(int, void* buf, size_t len, int) {
     std::memcpy(buf, c.bytes.data(), n);
     if (c.control & 8) return static_cast<ssize_t>(c.bytes.size() + 65536);
     return static_cast<ssize_t>(c.bytes.size());  // MSG_TRUNC: the real size, also when cut
+}
+
+ssize_t __wrap_recv(int, void* buf, size_t len, int) {
+    FakeKernel& k = *g_kernel;
+    if (k.queued.empty()) {
+        errno = EAGAIN;  // nothing queued, or (with a wait) the receive timeout
+        return -1;
+    }
+    Chunk c = std::move(k.queued.front());
+    k.queued.pop_front();
+    return deliver(std::move(c), buf, len);
+}
+
+// As the kernel does with MSG_WAITFORONE: the first datagram (or the timeout), then whatever is queued.
+int __wrap_recvmmsg(int, mmsghdr* msgs, unsigned int vlen, int, timespec*) {
+    FakeKernel& k = *g_kernel;
+    if (k.queued.empty()) {
+        errno = EAGAIN;
+        return -1;
+    }
+    unsigned int n = 0;
+    for (; n < vlen && !k.queued.empty(); ++n) {
+        Chunk c = std::move(k.queued.front());
+        k.queued.pop_front();
+        const iovec& iov = msgs[n].msg_hdr.msg_iov[0];
+        msgs[n].msg_len = static_cast<unsigned int>(deliver(std::move(c), iov.iov_base, iov.iov_len));
+    }
+    return static_cast<int>(n);
 }
 
 }  // extern "C"

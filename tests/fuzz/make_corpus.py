@@ -133,8 +133,10 @@ dump18 = b"".join(counter(n, i, i * 60) for i, n in enumerate(CLASSIC))
 attach = bytes([0]) + b"".join([
     chunk(dump18 + done()),                                  # read 1
     chunk(dump18[:len(dump18) // 2 // 4 * 4], 0x01), chunk(done()),  # read 2, in two datagrams
-    chunk(cpu_stats(0, [1] * 10) + cpu_stats(1, [2] * 10) + done()), chunk(global_stats(5, 65536)),
-    chunk(cpu_stats(0, [3] * 10) + done()), chunk(global_stats(6, 65536)),
+    # conntrack statistics: one datagram carries the global get (first sequence number) and the
+    # per-CPU dump (the last); their replies arrive as separate datagrams
+    chunk(global_stats(5, 65536), 0x01), chunk(cpu_stats(0, [1] * 10) + cpu_stats(1, [2] * 10) + done(), 0x83),
+    chunk(global_stats(6, 65536), 0x01), chunk(cpu_stats(0, [3] * 10), 0x03), chunk(done(), 0x83),
     chunk(msg(nft(NFT_MSG_NEWFLOWTABLE), string(1, "ft")) + done()),
 ])
 write("netlink_replies", "attach_mode", attach)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Conntrack health over ctnetlink: entries, maximum and the summed per-CPU statistics equal what
 # `conntrack -C` and `conntrack -S` report at the same moment; invalid packets provoked for real
-# are counted exactly; a flowtable is seen.
+# are counted exactly; a flowtable is seen; the generation that tells the plugin when to count
+# flowtables again moves with the ruleset.
 source "$(dirname "$0")/../lib/netns.sh"
 command -v conntrack >/dev/null || skip "needs conntrack (package conntrack)"
 topology
@@ -72,8 +73,18 @@ else
         "$early" "early_drop equals conntrack -S"
 fi
 
+# The plugin counts flowtables again only when the ruleset generation moved, which it learns from
+# the counter dump's replies: the same generation while nothing changes, another one after any
+# change (here: adding the table that will hold the flowtable).
+gen() { in_ns "$ROUTER" "$CTNFT" generation; }
+gen1=$(gen)
+assert_eq "$gen1" "$(gen)" "the counter dump's generation while the ruleset stays"
+[ "$gen1" != none ] || fail "the counter dump carries no generation"
 assert_eq 0 "$(ours | awk '$1 == "flowtables" { print $2 }')" "flowtables before"
 in_ns "$ROUTER" nft add table inet fastpath
+gen2=$(gen)
+if [ "$gen2" != "$gen1" ]; then pass "the counter dump's generation moves when the ruleset changes ($gen1 -> $gen2)"
+else fail "the counter dump's generation stayed $gen1 after a table was added"; fi
 if in_ns "$ROUTER" nft add flowtable inet fastpath ft '{ hook ingress priority 0; devices = { r0, r1 }; }' 2> "$TMP/ft.err"; then
     assert_eq 1 "$(ours | awk '$1 == "flowtables" { print $2 }')" "flowtables after adding one"
 else

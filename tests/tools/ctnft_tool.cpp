@@ -5,6 +5,9 @@
 //                                           create-or-replace the table; --hold keeps the owning
 //                                           socket open until stdin closes or SIGTERM
 //   ctnft dump    [--family F] [--table T]  "name packets bytes" per counter; exit 3 if missing
+//   ctnft generation [--family F] [--table T]
+//                                           the ruleset generation (low 16 bits) the counter
+//                                           dump's replies carry, "none" without counters
 //   ctnft info    [--family F] [--table T]  "exists flags owner"
 //   ctnft delete  [--family F] [--table T]
 //   ctnft ct-stats                          conntrack health as the plugin reads it: "entries N",
@@ -33,7 +36,7 @@ using namespace ctnft;
 namespace {
 
 int usage() {
-    std::fprintf(stderr, "usage: ctnft render|create|dump|info|delete|read [options] (see the source)\n");
+    std::fprintf(stderr, "usage: ctnft render|create|dump|generation|info|delete|read [options] (see the source)\n");
     return 2;
 }
 
@@ -140,6 +143,16 @@ int main(int argc, char** argv) {
         for (std::size_t i = 0; i < n; ++i)
             std::printf("%s %llu %llu\n", values[i].name.c_str(), (unsigned long long)values[i].packets,
                         (unsigned long long)values[i].bytes);
+        return 0;
+    }
+    if (cmd == "generation") {
+        CounterReader reader(spec.family, spec.table);
+        std::vector<CounterValue> values;
+        std::size_t n = 0;
+        bool missing = false;
+        if (Status s = reader.read(sock, values, n, missing); !s) return fail(s);
+        if (reader.generation()) std::printf("%u\n", static_cast<unsigned>(*reader.generation()));
+        else std::printf("none\n");
         return 0;
     }
     if (cmd == "info") {
