@@ -15,10 +15,11 @@ case "$CASE" in
     # MODE, plugin JSON, table, counters (protocols x hooks x states), bytes too?, health too?
     luci) set -- luci luci/statistics/plugins/conntrack_nft.json ctnft_owrt 32 yes yes
         EXPECT_LINES=("Table ctnft_owrt" "Family inet" "Priority 10" "OwnerFlag false" "PerCPU true"
-                      "Protocol icmpv6" "Hook input" "Hook forward" "State related") ;;
+                      "Protocol icmpv6" "Hook input" "Hook forward" "State related"
+                      'FillThreshold "75.5"' "Notifications false") ;;
     collectd) set -- collectd collectd/plugin/conntrack_nft.json ctnft_init 4 no no
         EXPECT_LINES=('Table "ctnft_init"' 'Family "ip"' 'Protocol "udp"' 'Hook "forward"' 'State "invalid"'
-                      "ReportBytes false" "ConntrackStats false") ;;
+                      "ReportBytes false" "ConntrackStats false" 'FillThreshold "80"' "Notifications true") ;;
     luci_negative_priority) set -- luci luci/statistics/plugins/conntrack_nft.json ctnft_prio 18 no yes
         EXPECT_LINES=('Priority "-150"') ;;
     collectd_priority) set -- collectd collectd/plugin/conntrack_nft.json ctnft_prio 18 no yes
