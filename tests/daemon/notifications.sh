@@ -11,13 +11,6 @@ command -v conntrack >/dev/null || skip "needs conntrack (package conntrack)"
 topology
 H=router/conntrack_nft
 
-# The notifications logfile wrote: "severity type-type_instance message" per line.
-notices() {
-    sed -nE 's/.*Notification: severity = ([A-Z]+), host = router, plugin = conntrack_nft, type = ([^,]*), type_instance = ([^,]*), message = (.*)$/\1 \2-\3 \4/p' \
-        "$TMP/collectd.log"
-}
-notice_count() { notices | awk -v s="$1" -v id="$2" '$1 == s && $2 == id { n++ } END { print n + 0 }'; }
-has_notice() { [ "$(notice_count "$1" "$2")" -ge 1 ]; }
 early_drops() { in_ns "$ROUTER" conntrack -S | tr ' \t' '\n\n' | awk -F= '$1 == "early_drop" { s += $2 } END { print s + 0 }'; }
 max=$(in_ns "$ROUTER" sysctl -n net.netfilter.nf_conntrack_max)
 [ "$max" -le 1000000 ] || skip "nf_conntrack_max is $max here: filling the table would take too long"
