@@ -77,3 +77,17 @@ all_reads() {  # all_reads CONDITION WHAT < lines
     out=$(awk "{ v = \$2; n++; if (!($1)) bad = bad \" \" \$2 } END { if (n == 0) print \"no reads\"; else if (bad != \"\") print \"values\" bad }")
     if [ -z "$out" ]; then pass "$2"; else fail "$2: $out"; fi
 }
+
+# A slow stretch inside the ISP (after topology_isp): packets towards the server can be sent
+# through a userspace delay line of MS milliseconds (one way), switched with isp_slow on|off.
+isp_delay_line() {  # isp_delay_line MS
+    bg in_ns "$ISP" $TRAFFIC delay-line dl_in dl_out "$1" > "$TMP/delay-line.log"
+    wait_for 10 grep -q ready "$TMP/delay-line.log" || { fail "delay line did not start"; exit 1; }
+    in_ns "$ISP" sh -c 'ip link set dl_in up && ip link set dl_out up &&
+        sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.dl_out.rp_filter=0 &&
+        ip rule add iif dl_out lookup 100 && ip route add 198.18.2.0/24 dev i1 table 100'
+}
+isp_slow() {  # isp_slow on|off
+    if [ "$1" = on ]; then in_ns "$ISP" ip route replace 198.18.2.0/24 dev dl_in
+    else in_ns "$ISP" ip route replace 198.18.2.0/24 dev i1; fi
+}
