@@ -50,8 +50,8 @@ increase_outside() {  # increase_outside IDENTIFIER FROM TO
 deltas_within() {  # deltas_within IDENTIFIER FROM TO
     deltas "$1" | awk -v a="$2" -v b="$3" '$1 >= a && $2 <= b { print $2, $3 }'
 }
-gauges_within() {  # gauges_within IDENTIFIER FROM TO: gauge reads within [FROM + 1 s, TO]
-    gauges "$1" | awk -v a="$2" -v b="$3" '$1 >= a + 1 && $1 <= b { print $1, $2 }'
+gauges_within() {  # gauges_within IDENTIFIER FROM TO: gauge reads that began 0.2 s or more after FROM, up to TO
+    gauges "$1" | awk -v a="$2" -v b="$3" '$1 >= a + 1.2 && $1 <= b { print $1, $2 }'
 }
 
 # Waits until the plugin has read past the moment of mark LABEL (plus SECONDS).
@@ -66,6 +66,8 @@ wait_read_after() {  # wait_read_after LABEL [SECONDS]
 sleep_until() {  # sleep_until T [SECONDS]
     python3 -c "import sys, time; time.sleep(min(60, max(0, float(sys.argv[1]) + float(sys.argv[2]) - time.time())))" "$1" "${2:-0}"
 }
+
+udp_listening() { [ -n "$(in_ns "$1" ss -Hlun "sport = :$2")" ]; }  # udp_listening NS PORT
 
 kernel_stat() {  # kernel_stat NAME: a conntrack statistic of the router, summed over CPUs
     in_ns "$ROUTER" conntrack -S | tr ' \t' '\n\n' | awk -F= -v k="$1" '$1 == k { s += $2 } END { print s + 0 }'

@@ -14,7 +14,7 @@ P=router/nftables-conntrack_stats/packets
 F=10
 in_ns "$ROUTER" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=2 net.netfilter.nf_conntrack_udp_timeout_stream=4
 bg in_ns "$SERVER" $TRAFFIC udp-echo 7000
-wait_for 5 sh -c "ip netns exec $SERVER ss -Hlun 'sport = :7000' | grep -q 7000"
+wait_for 5 udp_listening "$SERVER" 7000
 start_lab_collectd < /dev/null
 
 # A short pause (1.5 s, under the 4 s stream timeout), then a long one (7 s).

@@ -18,8 +18,9 @@
                                              fall quiet, talk again; prints the epoch of each phase
   traffic.py tcp-out-of-window HOST PORT K   one TCP connection, then K segments of it far outside the
                                              receiver's window, from a raw socket (conntrack: invalid)
-  traffic.py udp-twins HOST PORTBASE TRIES   per try, one new UDP flow whose first two datagrams leave
-                                             from two threads on two CPUs at once (an insert race)
+  traffic.py udp-twins HOST PORTBASE TRIES [RATE]   per try, one new UDP flow whose first two
+                                             datagrams leave from two threads on two CPUs at once (an
+                                             insert race); RATE tries a second (default: at once)
   traffic.py delay-line IN OUT MS            copy every packet from tun device IN to tun device OUT,
                                              MS milliseconds later (a slow line; this kernel has no netem)
 """
@@ -226,7 +227,7 @@ def udp_call(host, port, flows, rate, talk1, quiet, talk2):
     print(f"end {time.time():.3f}", flush=True)
 
 
-def udp_twins(host, portbase, tries):
+def udp_twins(host, portbase, tries, rate=0.0):
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
         print("udp-twins: needs two CPUs", file=sys.stderr)
@@ -246,7 +247,10 @@ def udp_twins(host, portbase, tries):
     threads = [threading.Thread(target=twin, args=(c,)) for c in cpus[:2]]
     for t in threads:
         t.start()
+    start = time.monotonic()
     for i in range(tries):
+        if rate > 0:
+            time.sleep(max(0, start + i / rate - time.monotonic()))
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             state["sock"], state["port"] = s, portbase + i
             go.wait()
@@ -303,7 +307,7 @@ def main(argv):
     elif cmd == "tcp-out-of-window":
         tcp_out_of_window(args[0], int(args[1]), int(args[2]))
     elif cmd == "udp-twins":
-        return udp_twins(args[0], int(args[1]), int(args[2]))
+        return udp_twins(args[0], int(args[1]), int(args[2]), float(args[3]) if len(args) > 3 else 0.0)
     elif cmd == "delay-line":
         delay_line(args[0], args[1], float(args[2]))
     else:
