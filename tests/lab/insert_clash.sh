@@ -4,7 +4,7 @@
 # router may create the same conntrack entry at the same moment. Whether they do is up to the
 # scheduler: the rate of clash_resolve (and insert_failed) is measured and printed, not asserted.
 # What is asserted holds for every outcome: both datagrams of every try count as new, each flow
-# leaves exactly one entry, and the server receives every datagram except those the kernel
+# leaves one entry (plus at most one per resolved race), and the server receives every datagram except those the kernel
 # counted as insert_failed (a clash it could not resolve drops the packet).
 source "$(dirname "$0")/../lib/netns.sh"
 source "$(dirname "$0")/../lib/collectd.sh"
@@ -33,7 +33,12 @@ received=$(in_ns "$SERVER" nft -j list chain ip lab input | jq '[.nftables[] | s
 awk -v r="$resolved" -v f="$failed" -v n="$N" 'BEGIN { printf "insert races: clash_resolve %d, insert_failed %d in %d tries (%.2f%% of tries raced)\n", r, f, n, 100 * (r + f) / n }'
 
 assert_eq $((2 * N)) "$(increase_during "$P-udp_conntrack_fwd_new" "$(mark_time tries)" "$(mark_time tries_end)")" "new packets (both datagrams of every try)"
-assert_eq "$N" "$(flow_entries)" "conntrack entries of the flows: one per flow, clash or not"
+# One entry per flow; a race the kernel resolves may also keep the loser as an entry of its own
+# (a short-lived twin, counted in clash_resolve): never more entries than that.
+entries=$(flow_entries)
+[ "$entries" -ge "$N" ] && [ "$entries" -le $((N + resolved)) ] &&
+    pass "conntrack entries of the flows: $entries (N = $N, at most N + clash_resolve)" ||
+    fail "conntrack entries of the flows: $entries, expected $N to $((N + resolved))"
 assert_eq "$resolved" "$(increase_during "$H/operations-clash_resolve" "$(mark_time tries)" "$(mark_time tries_end)")" "operations-clash_resolve dispatched = conntrack -S"
 assert_eq "$failed" "$(increase_during "$H/operations-insert_failed" "$(mark_time tries)" "$(mark_time tries_end)")" "operations-insert_failed dispatched = conntrack -S"
 assert_eq $((2 * N - failed)) "$received" "datagrams received by the server (all but insert_failed)"
