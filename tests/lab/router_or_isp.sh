@@ -59,33 +59,36 @@ wait_read_after end
 stop_collectd TERM
 cat "$TMP/marks"
 
-phase() { echo "$(mark_time "$1") $(mark_time "$2")"; }  # phase FROM_MARK TO_MARK: its times
+# Each phase's start and end.
+CLEAN=("$(mark_time clean)" "$(mark_time isp_network)") NET=("$(mark_time isp_network)" "$(mark_time isp_line)")
+LINE=("$(mark_time isp_line)" "$(mark_time router_full)") FULL=("$(mark_time router_full)" "$(mark_time end)")
 sum_within() { gauges_within "$@" | awk '$2 != "nan" { s += $2 } END { print s + 0 }'; }
-for ph in "clean isp_network" "isp_network isp_line" "isp_line router_full" "router_full end"; do
-    set -- $ph
-    echo "--- $1: first hop ms / loss, beyond ms / loss"
-    paste <(gauges_within "$HOP" $(phase "$1" "$2")) <(gauges_within "$LOSS_HOP" $(phase "$1" "$2") | cut -d' ' -f2) \
-          <(gauges_within "$FAR" $(phase "$1" "$2") | cut -d' ' -f2) <(gauges_within "$LOSS_FAR" $(phase "$1" "$2") | cut -d' ' -f2)
+for ph in CLEAN NET LINE FULL; do
+    declare -n span=$ph
+    echo "--- $ph: time, first hop ms, loss; beyond ms, loss"
+    paste <(gauges_within "$HOP" "${span[@]}") <(gauges_within "$LOSS_HOP" "${span[@]}" | cut -d' ' -f2) \
+          <(gauges_within "$FAR" "${span[@]}" | cut -d' ' -f2) <(gauges_within "$LOSS_FAR" "${span[@]}" | cut -d' ' -f2)
+    unset -n span
 done
 
 # The ping plugin's view.
-gauges_within "$HOP" $(phase clean isp_network) | all_reads 'v < 40' "clean: first hop under 40 ms"
-gauges_within "$FAR" $(phase clean isp_network) | all_reads 'v < 40' "clean: beyond under 40 ms"
-assert_eq 0 "$(sum_within "$LOSS_FAR" $(phase clean isp_network))" "clean: loss beyond"
-gauges_within "$HOP" $(phase isp_network isp_line) | all_reads 'v < 40' "ISP network: first hop under 40 ms"
-assert_eq 0 "$(sum_within "$LOSS_HOP" $(phase isp_network isp_line))" "ISP network: loss to the first hop"
-gauges_within "$FAR" $(phase isp_network isp_line) | all_reads 'v >= 80' "ISP network: beyond at 80 ms or more"
-awk -v s="$(sum_within "$LOSS_FAR" $(phase isp_network isp_line))" 'BEGIN { exit !(s > 0) }' &&
+gauges_within "$HOP" "${CLEAN[@]}" | all_reads 'v < 40' "clean: first hop under 40 ms"
+gauges_within "$FAR" "${CLEAN[@]}" | all_reads 'v < 40' "clean: beyond under 40 ms"
+assert_eq 0 "$(sum_within "$LOSS_FAR" "${CLEAN[@]}")" "clean: loss beyond"
+gauges_within "$HOP" "${NET[@]}" | all_reads 'v < 40' "ISP network: first hop under 40 ms"
+assert_eq 0 "$(sum_within "$LOSS_HOP" "${NET[@]}")" "ISP network: loss to the first hop"
+gauges_within "$FAR" "${NET[@]}" | all_reads 'v >= 80' "ISP network: beyond at 80 ms or more"
+awk -v s="$(sum_within "$LOSS_FAR" "${NET[@]}")" 'BEGIN { exit !(s > 0) }' &&
     pass "ISP network: pings beyond lost" || fail "ISP network: no ping beyond lost"
 for id in "$LOSS_HOP:first hop" "$LOSS_FAR:host beyond"; do
-    awk -v s="$(sum_within "${id%%:*}" $(phase isp_line router_full))" 'BEGIN { exit !(s > 0) }' &&
+    awk -v s="$(sum_within "${id%%:*}" "${LINE[@]}")" 'BEGIN { exit !(s > 0) }' &&
         pass "ISP line: pings to the ${id#*:} lost" || fail "ISP line: no ping to the ${id#*:} lost"
 done
-gauges_within "$FAR" $(phase isp_line router_full) | all_reads 'v < 40' "ISP line: beyond under 40 ms (loss, no delay)"
-gauges_within "$HOP" $(phase router_full end) | all_reads 'v < 40' "router full: first hop under 40 ms"
-gauges_within "$FAR" $(phase router_full end) | all_reads 'v < 40' "router full: beyond under 40 ms"
-assert_eq 0 "$(sum_within "$LOSS_HOP" $(phase router_full end))" "router full: loss to the first hop"
-assert_eq 0 "$(sum_within "$LOSS_FAR" $(phase router_full end))" "router full: loss beyond"
+gauges_within "$FAR" "${LINE[@]}" | all_reads 'v < 40' "ISP line: beyond under 40 ms (loss, no delay)"
+gauges_within "$HOP" "${FULL[@]}" | all_reads 'v < 40' "router full: first hop under 40 ms"
+gauges_within "$FAR" "${FULL[@]}" | all_reads 'v < 40' "router full: beyond under 40 ms"
+assert_eq 0 "$(sum_within "$LOSS_HOP" "${FULL[@]}")" "router full: loss to the first hop"
+assert_eq 0 "$(sum_within "$LOSS_FAR" "${FULL[@]}")" "router full: loss beyond"
 
 # The plugin's view: clean while the ISP is in trouble, loud when the router is.
 isp=$(mark_time isp_network) full=$(mark_time router_full)
@@ -97,8 +100,8 @@ for s in drop early_drop insert_failed; do
 done
 deltas_within "$P-udp_conntrack_fwd_established" "$isp" "$full" | all_reads 'v > 0' "the call's packets flow through the ISP's trouble"
 assert_eq 0 "$notifications_before" "notifications before the table fills"
-gauges_within "$H/percent-used" $(phase router_full end) | all_reads 'v >= 0' "percent-used read while full"
-awk -v m="$(gauges_within "$H/percent-used" $(phase router_full end) | awk '$2 > m { m = $2 } END { print m + 0 }')" \
+gauges_within "$H/percent-used" "${FULL[@]}" | all_reads 'v >= 0' "percent-used read while full"
+awk -v m="$(gauges_within "$H/percent-used" "${FULL[@]}" | awk '$2 > m { m = $2 } END { print m + 0 }')" \
     'BEGIN { exit !(m >= 99) }' && pass "router full: percent-used reached 99 or more" || fail "router full: percent-used stayed under 99"
 assert_ge 5000 "$(increase_during "$H/operations-early_drop" "$full" "$(mark_time end)")" "router full: early_drop"
 assert_eq 1 "$(notice_count WARNING percent-used)" "router full: fill WARNING"

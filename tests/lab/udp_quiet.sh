@@ -21,19 +21,19 @@ start_lab_collectd < /dev/null
 in_ns "$CLIENT" $TRAFFIC udp-call "$SERVER_IP" 7000 "$F" 10 3 1.5 2 | sed 's/^/short_/' >> "$TMP/marks"
 wait_read_after short_end  # the second call starts in a read of its own
 in_ns "$CLIENT" $TRAFFIC udp-call "$SERVER_IP" 7000 "$F" 10 3 7 3 >> "$TMP/marks"
-mark done
-wait_read_after done 1.5
+mark finished
+wait_read_after finished 1.5
 stop_collectd TERM
 cat "$TMP/marks"
 
 NEW=$P-udp_conntrack_fwd_new EST=$P-udp_conntrack_fwd_established
 # The first datagram of each flow leaves right after a phase's mark: the reads that overlap the
 # next 0.3 s hold it, wherever a read boundary falls.
-first() { echo "$(mark_time "$1") $(awk -v t="$(mark_time "$1")" 'BEGIN { printf "%.3f", t + 0.3 }')"; }
-assert_eq "$F" "$(increase_during "$NEW" $(first short_talk))" "new packets as the first call starts"
+first() { FIRST=("$(mark_time "$1")" "$(awk -v t="$(mark_time "$1")" 'BEGIN { printf "%.3f", t + 0.3 }')"); }
+first short_talk; assert_eq "$F" "$(increase_during "$NEW" "${FIRST[@]}")" "new packets as the first call starts"
 assert_eq 0 "$(increase_during "$NEW" "$(mark_time short_resume)" "$(mark_time short_end)")" "new packets after the short pause (flows remembered)"
-assert_eq "$F" "$(increase_during "$NEW" $(first talk))" "new packets as the second call starts"
-assert_eq "$F" "$(increase_during "$NEW" $(first resume))" "new packets in the reads spanning the resumption after 7 s of quiet"
+first talk; assert_eq "$F" "$(increase_during "$NEW" "${FIRST[@]}")" "new packets as the second call starts"
+first resume; assert_eq "$F" "$(increase_during "$NEW" "${FIRST[@]}")" "new packets in the reads spanning the resumption after 7 s of quiet"
 assert_eq $((3 * F)) "$(deltas "$NEW" | awk '{ s += $3 } END { print s + 0 }')" "new packets in all (2 starts, 1 forgetting, none after the short pause)"
 deltas_within "$EST" "$(mark_time quiet)" "$(mark_time resume)" | all_reads 'v == 0' "established packets in the quiet reads before the resumption"
 deltas_within "$EST" "$(mark_time talk)" "$(mark_time quiet)" | all_reads 'v > 0' "established packets while the call talks"
