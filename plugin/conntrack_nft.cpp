@@ -123,11 +123,11 @@ private:
     std::unique_ptr<CounterReader> reader_; // Manage false
     std::vector<CounterValue> values_;
     std::vector<std::string> skipped_;      // counter names that cannot be identifiers
+    std::unique_ptr<Notifier> notifier_;    // Notifications true
     Episode counters_down_;
     Episode health_down_;
     Episode offloading_;
     ConntrackStatsReader health_reader_;
-    std::unique_ptr<Notifier> notifier_;    // Notifications true
 
     // With SampleInterval: a thread samples the counters between reads. mutex_ serialises every
     // use of the netlink socket and of the values, so sampler and read callback never race.
