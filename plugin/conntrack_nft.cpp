@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <fnmatch.h>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "nft/table_queries.h"
 #include "plugin/collectd_api.h"
 #include "plugin/log_once.h"
+#include "plugin/notifications.h"
 #include "plugin/plugin_config.h"
 #include "plugin/rate_window.h"
 
@@ -79,9 +81,26 @@ private:
     const char* type_ = nullptr;
 };
 
+// Notices become collectd notifications of plugin conntrack_nft, stamped with the current time.
+void notify(const std::vector<Notice>& notices) {
+    for (const auto& n : notices) {
+        notification_t nt = {};
+        nt.severity = n.severity == Notice::Severity::okay ? NOTIF_OKAY : NOTIF_WARNING;
+        nt.time = cdtime();
+        std::snprintf(nt.host, sizeof nt.host, "%s", hostname_g ? hostname_g : "");
+        std::snprintf(nt.plugin, sizeof nt.plugin, "%s", kHealthPlugin);
+        std::snprintf(nt.type, sizeof nt.type, "%s", n.type.c_str());
+        std::snprintf(nt.type_instance, sizeof nt.type_instance, "%s", n.type_instance.c_str());
+        std::snprintf(nt.message, sizeof nt.message, "%s", n.message.c_str());
+        plugin_dispatch_notification(&nt);
+    }
+}
+
 class Plugin {
 public:
-    explicit Plugin(PluginConfig config) : config_(std::move(config)) {}
+    explicit Plugin(PluginConfig config) : config_(std::move(config)) {
+        if (config_.notifications) notifier_ = std::make_unique<Notifier>(config_.fill_threshold);
+    }
     ~Plugin() { stop_sampler(); }
     Plugin(const Plugin&) = delete;
     Plugin& operator=(const Plugin&) = delete;
@@ -109,6 +128,7 @@ private:
     std::unique_ptr<CounterReader> reader_; // Manage false
     std::vector<CounterValue> values_;
     std::vector<std::string> skipped_;      // counter names that cannot be identifiers
+    std::unique_ptr<Notifier> notifier_;    // Notifications true
     Episode counters_down_;
     Episode health_down_;
     Episode offloading_;
@@ -251,6 +271,7 @@ bool Plugin::read_counters(std::size_t& count) {
     if (!repaired.empty())
         WARNING(LOG_PREFIX "%s: %s; created it again (its counters restart from zero)",
                 family_table(config_.ruleset).c_str(), repaired.c_str());
+    if (!repaired.empty() && notifier_) notify(notifier_->repaired(config_.ruleset.family, config_.ruleset.table));
     if (counters_down_.end()) INFO(LOG_PREFIX "reading %s works again", family_table(config_.ruleset).c_str());
     return true;
 }
@@ -316,6 +337,7 @@ void Plugin::read_health(Dispatcher& d) {
     } else if (offloading_.end()) {
         INFO(LOG_PREFIX "flow offloading is off again: forward counters see every forwarded packet");
     }
+    if (notifier_) notify(notifier_->health(health, flowtables, counts_forward));
 }
 
 int Plugin::read() {

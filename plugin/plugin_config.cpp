@@ -109,16 +109,25 @@ Status get_patterns(const oconfig_item_t* item, const char* key, std::vector<std
     return {};
 }
 
+Status get_percent(const oconfig_item_t* item, const char* key, double& out) {
+    const std::string accepted = "a percentage from 1 to 100, e.g. 90";
+    double v = 0;
+    if (!get_number(item, v)) return wrong(key, accepted);
+    if (!std::isfinite(v) || v < 1 || v > 100) return wrong(key, accepted);
+    out = v;
+    return {};
+}
+
 constexpr const char* kKeys =
     "Table, Family, Manage, Protocol, Hook, State, Priority, RuleShape, ReportBytes, KeepTable, OwnerFlag, "
-    "ConntrackStats, PerCPU, SampleInterval, SampleCounter";
+    "ConntrackStats, PerCPU, SampleInterval, SampleCounter, Notifications, FillThreshold";
 
 }  // namespace
 
 Status parse_plugin_config(const oconfig_item_s* block, PluginConfig& config, std::string& warning) {
     config = PluginConfig{};
     warning.clear();
-    bool seen_protocol = false, seen_hook = false, seen_state = false;
+    bool seen_protocol = false, seen_hook = false, seen_state = false, seen_threshold = false;
     std::string managed_only;  // keys given that only a managed table uses
     auto managed = [&](const char* key) {
         if (managed_only.find(key) == std::string::npos) managed_only += managed_only.empty() ? key : std::string(", ") + key;
@@ -176,6 +185,11 @@ Status parse_plugin_config(const oconfig_item_s* block, PluginConfig& config, st
             s = get_seconds(item, "SampleInterval", config.sample_interval);
         } else if (is("SampleCounter")) {
             s = get_patterns(item, "SampleCounter", config.sample_counters);
+        } else if (is("Notifications")) {
+            s = get_bool(item, "Notifications", config.notifications);
+        } else if (is("FillThreshold")) {
+            s = get_percent(item, "FillThreshold", config.fill_threshold);
+            seen_threshold = true;
         } else if (is("OwnerFlag")) {
             s = get_bool(item, "OwnerFlag", config.owner_flag);
             managed("OwnerFlag");
@@ -186,6 +200,10 @@ Status parse_plugin_config(const oconfig_item_s* block, PluginConfig& config, st
     }
     if (!config.sample_counters.empty() && config.sample_interval == 0) {
         warning = "SampleCounter: only used with SampleInterval; no peak and low rates are dispatched";
+    }
+    if (seen_threshold && (!config.notifications || !config.conntrack_stats)) {
+        warning += (warning.empty() ? "" : "; ") +
+                   std::string("FillThreshold: only used with Notifications true and ConntrackStats true");
     }
     if (config.manage) return validate(spec);
     if (!managed_only.empty())

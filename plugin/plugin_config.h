@@ -20,6 +20,8 @@ struct PluginConfig {
     bool per_cpu = false;         // ... also per CPU
     double sample_interval = 0;   // seconds; 0: no sub-interval sampling
     std::vector<std::string> sample_counters;  // fnmatch patterns; empty: every counter
+    bool notifications = true;    // collectd notifications on losses, a filling table, repairs, offloading
+    double fill_threshold = 90;   // percent of the conntrack table that makes a notification
 };
 
 // Parses the block's children into config, starting from the defaults. On failure returns an

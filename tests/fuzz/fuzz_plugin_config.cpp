@@ -23,14 +23,16 @@ namespace {
 
 constexpr const char* kKeys[] = {"Table", "Family", "Manage", "Protocol", "Hook", "State", "Priority",
                                  "ReportBytes", "KeepTable", "OwnerFlag", "ConntrackStats", "PerCPU",
-                                 "SampleInterval", "SampleCounter", "table", "SAMPLEINTERVAL"};
+                                 "SampleInterval", "SampleCounter", "table", "SAMPLEINTERVAL",
+                                 "Notifications", "FillThreshold"};
 constexpr const char* kWords[] = {"ip", "ip6", "inet", "tcp", "udp", "icmp", "icmpv6", "input", "output",
                                   "forward", "prerouting", "postrouting", "new", "established", "related",
                                   "invalid", "untracked", "true", "false", "conntrack_stats", "*_fwd_*", ""};
 constexpr double kNumbers[] = {0, 1, -1, -199, -200, -201, 0.05, 0.049, 3600, 3600.5, 2147483647.0,
                                2147483648.0, -2147483648.0, -2147483649.0, 1e300, -1e300, 0.5,
                                std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
-                               std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::denorm_min()};
+                               std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::denorm_min(),
+                               90, 100, 100.5, 0.999};
 
 class Reader {
 public:

@@ -171,7 +171,8 @@ write("netlink_replies", "interrupted_dump", bytes([0]) + chunk(
 
 # --- plugin_config: the tree encoding of fuzz_plugin_config.cpp
 KEYS = ["Table", "Family", "Manage", "Protocol", "Hook", "State", "Priority", "ReportBytes", "KeepTable",
-        "OwnerFlag", "ConntrackStats", "PerCPU", "SampleInterval", "SampleCounter", "table", "SAMPLEINTERVAL"]
+        "OwnerFlag", "ConntrackStats", "PerCPU", "SampleInterval", "SampleCounter", "table", "SAMPLEINTERVAL",
+        "Notifications", "FillThreshold"]
 WORDS = ["ip", "ip6", "inet", "tcp", "udp", "icmp", "icmpv6", "input", "output", "forward", "prerouting",
          "postrouting", "new", "established", "related", "invalid", "untracked", "true", "false",
          "conntrack_stats", "*_fwd_*", ""]
@@ -206,4 +207,6 @@ write("plugin_config", "sampling", item("SampleInterval", 0.25) + item("SampleCo
 write("plugin_config", "everything", item("Table", "my_table") + item("Family", "ip6") + item("State", "new", "related") +
       item("Priority", -199) + item("KeepTable", True) + item("OwnerFlag", False) + item("ConntrackStats", False) + item("PerCPU", True))
 write("plugin_config", "errors", item("Unknown", "x") + item("Priority", 1.5))
+write("plugin_config", "notifications", item("Notifications", False) + item("FillThreshold", 92.5) +
+      item("FillThreshold", "100") + item("FillThreshold", 0.5) + item("ConntrackStats", True))
 write("plugin_config", "nested", item("Hook", children=[item("State", "new")]))

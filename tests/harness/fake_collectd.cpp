@@ -19,6 +19,7 @@ struct State {
     Callbacks callbacks;
     std::vector<LogLine> logs;
     std::vector<DispatchedValues> dispatched;
+    std::vector<DispatchedNotification> notifications;
     cdtime_t interval = kDefaultInterval;
     cdtime_t time = 0;
     std::map<std::string, std::vector<data_source_t>> data_sets;
@@ -184,6 +185,12 @@ std::vector<DispatchedValues> dispatched() {
     return s.dispatched;
 }
 
+std::vector<DispatchedNotification> notifications() {
+    State& s = state();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    return s.notifications;
+}
+
 Callbacks callbacks() {
     State& s = state();
     std::lock_guard<std::mutex> lock(s.mutex);
@@ -195,6 +202,7 @@ void clear_records() {
     std::lock_guard<std::mutex> lock(s.mutex);
     s.logs.clear();
     s.dispatched.clear();
+    s.notifications.clear();
 }
 
 void reset() {
@@ -202,6 +210,7 @@ void reset() {
     std::lock_guard<std::mutex> lock(s.mutex);
     s.logs.clear();
     s.dispatched.clear();
+    s.notifications.clear();
     s.callbacks = Callbacks{};
     s.interval = kDefaultInterval;
     s.time = 0;
@@ -247,6 +256,10 @@ using fake_collectd::state;
 
 extern "C" {
 
+// The daemon's host name (collectd's Hostname option).
+static char fake_hostname[] = "fake";
+char* hostname_g = fake_hostname;
+
 int plugin_register_complex_config(const char* type, int (*callback)(oconfig_item_t*)) {
     return fake_collectd::register_callback(state().callbacks.config, "config", type, callback);
 }
@@ -277,6 +290,23 @@ int plugin_dispatch_values(value_list_t const* vl) {
     auto& s = state();
     std::lock_guard<std::mutex> lock(s.mutex);
     s.dispatched.push_back(std::move(d));
+    return 0;
+}
+
+int plugin_dispatch_notification(const notification_t* n) {
+    if (!n) return EINVAL;
+    fake_collectd::DispatchedNotification d;
+    d.severity = n->severity;
+    d.time = n->time;
+    d.host = n->host;
+    d.plugin = n->plugin;
+    d.plugin_instance = n->plugin_instance;
+    d.type = n->type;
+    d.type_instance = n->type_instance;
+    d.message = n->message;
+    auto& s = state();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.notifications.push_back(std::move(d));
     return 0;
 }
 

@@ -105,6 +105,12 @@ struct DispatchedValues {
     std::string identifier() const;
 };
 
+struct DispatchedNotification {
+    int severity = 0;  // NOTIF_FAILURE, NOTIF_WARNING, NOTIF_OKAY
+    cdtime_t time = 0;
+    std::string host, plugin, plugin_instance, type, type_instance, message;
+};
+
 struct Callbacks {
     std::map<std::string, int (*)(oconfig_item_t*)> config;
     std::map<std::string, int (*)(void)> init;
@@ -119,6 +125,7 @@ std::vector<LogLine> logs();
 std::vector<LogLine> logs(int severity);
 std::size_t log_count(int severity);
 std::vector<DispatchedValues> dispatched();
+std::vector<DispatchedNotification> notifications();
 Callbacks callbacks();
 
 // Forgets logs and dispatched values; registrations stay.

@@ -80,6 +80,14 @@ log_count() {  # log_count PATTERN: lines of the daemon log matching PATTERN
     grep -c -- "$1" "$TMP/collectd.log" 2>/dev/null || true
 }
 
+# The plugin's notifications as the logfile plugin wrote them: "SEVERITY type-type_instance message".
+notices() {
+    sed -nE 's/.*Notification: severity = ([A-Z]+), host = router, plugin = conntrack_nft, type = ([^,]*), type_instance = ([^,]*), message = (.*)$/\1 \2-\3 \4/p' \
+        "$TMP/collectd.log"
+}
+notice_count() { notices | awk -v s="$1" -v id="$2" '$1 == s && $2 == id { n++ } END { print n + 0 }'; }  # SEVERITY TYPE-INSTANCE
+has_notice() { [ "$(notice_count "$1" "$2")" -ge 1 ]; }
+
 # network_block HOST PORT: collectd's network plugin sending to HOST:PORT.
 network_block() {
     printf 'PluginDir "%s"\nLoadPlugin network\n<Plugin network>\n  Server "%s" "%s"\n</Plugin>\n' \

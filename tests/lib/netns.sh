@@ -99,6 +99,37 @@ topology() {
     in_ns "$ROUTER" ping -q -c 1 -w 5 "$SERVER_IP" > /dev/null
 }
 
+# client (198.18.1.2) -- router -- isp -- server (198.18.2.2), IPv4: an ISP hop between the
+# router and the internet. The ISP's gateway (the router's first hop) is 198.18.3.2.
+topology_isp() {
+    ns_add CLIENT client
+    ns_add ROUTER router
+    ns_add ISP isp
+    ns_add SERVER server
+    ip link add c0 netns "$CLIENT" type veth peer name r0 netns "$ROUTER"
+    ip link add r1 netns "$ROUTER" type veth peer name i0 netns "$ISP"
+    ip link add i1 netns "$ISP" type veth peer name s0 netns "$SERVER"
+    local l
+    for l in "$CLIENT c0 198.18.1.2/24" "$ROUTER r0 198.18.1.1/24" "$ROUTER r1 198.18.3.1/24" \
+             "$ISP i0 198.18.3.2/24" "$ISP i1 198.18.2.1/24" "$SERVER s0 198.18.2.2/24"; do
+        set -- $l
+        ip -n "$1" addr add "$3" dev "$2"
+        ip -n "$1" link set "$2" up
+    done
+    ip -n "$CLIENT" route add default via 198.18.1.1
+    ip -n "$ROUTER" route add default via 198.18.3.2
+    ip -n "$ISP" route add 198.18.1.0/24 via 198.18.3.1
+    ip -n "$SERVER" route add default via 198.18.2.1
+    in_ns "$ROUTER" sysctl -qw net.ipv4.ip_forward=1
+    in_ns "$ISP" sysctl -qw net.ipv4.ip_forward=1
+    CLIENT_IP=198.18.1.2 ROUTER_IP=198.18.1.1 ISP_IP=198.18.3.2 SERVER_IP=198.18.2.2
+    local ip
+    for ip in "$SERVER_IP" "$ISP_IP" "$ROUTER_IP"; do
+        in_ns "$CLIENT" ping -q -c 1 -w 5 "$ip" > /dev/null || { echo "FAIL: no route to $ip"; exit 1; }
+    done
+    in_ns "$ROUTER" ping -q -c 1 -w 5 "$SERVER_IP" > /dev/null
+}
+
 start_tcp_server() {  # start_tcp_server NS PORT: waits until it listens
     bg in_ns "$1" $TRAFFIC tcp-server "$2"
     for _ in $(seq 100); do

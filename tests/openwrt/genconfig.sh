@@ -27,12 +27,13 @@ case "$CASE" in
     # [^w]: it does not expand \w inside brackets); collectd's init script quotes every string.
     luci) set -- luci ctnft_owrt 32 yes yes
         EXPECT_LINES=('Table "ctnft_owrt"' 'Family "inet"' "Priority 10" "OwnerFlag false" "PerCPU true"
-                      'Protocol "icmpv6"' 'Hook "input"' 'Hook "forward"' 'State "related"') ;;
+                      'Protocol "icmpv6"' 'Hook "input"' 'Hook "forward"' 'State "related"'
+                      'FillThreshold "75.5"' "Notifications false") ;;
     luci_negative_priority) set -- luci ctnft_prio 18 no yes
         EXPECT_LINES=('Priority "-150"') ;;
     collectd) set -- collectd ctnft_init 4 no no
         EXPECT_LINES=('Table "ctnft_init"' 'Family "ip"' 'Protocol "udp"' 'Hook "forward"' 'State "invalid"'
-                      "ReportBytes false" "ConntrackStats false") ;;
+                      "ReportBytes false" "ConntrackStats false" 'FillThreshold "80"' "Notifications true") ;;
     collectd_priority) set -- collectd ctnft_prio 18 no yes
         EXPECT_LINES=('Priority "10"') ;;
     *) echo "genconfig.sh: unknown case '$CASE'; use luci, luci_negative_priority, collectd or collectd_priority"

@@ -60,7 +60,7 @@ const std::string kHooks = "prerouting, input, forward, output, postrouting";
 const std::string kStates = "new, established, related, invalid, untracked";
 const std::string kKeys =
     "Table, Family, Manage, Protocol, Hook, State, Priority, RuleShape, ReportBytes, KeepTable, OwnerFlag, "
-    "ConntrackStats, PerCPU, SampleInterval, SampleCounter";
+    "ConntrackStats, PerCPU, SampleInterval, SampleCounter, Notifications, FillThreshold";
 
 }  // namespace
 
@@ -84,6 +84,8 @@ TEST_CASE("an empty block gives the defaults") {
     CHECK(p.config.owner_flag);
     CHECK(p.config.conntrack_stats);
     CHECK_FALSE(p.config.per_cpu);
+    CHECK(p.config.notifications);
+    CHECK(p.config.fill_threshold == 90);
 }
 
 TEST_CASE("parsing starts from the defaults whatever the config held before") {
@@ -827,4 +829,47 @@ TEST_CASE("RuleShape: map by default, classic on request, anything else refused"
     ConfigBlock attach = plugin_block();
     attach.add("Manage", false).add("RuleShape", "classic");
     CHECK(starts_with(parse(attach).warning, "RuleShape: only used with Manage true"));
+}
+
+TEST_CASE("Notifications and FillThreshold") {
+    ConfigBlock b = plugin_block();
+    SECTION("turned off") {
+        b.add("notifications", false);
+        const Parsed p = parse(b);
+        REQUIRE(p.status.ok());
+        CHECK_FALSE(p.config.notifications);
+        CHECK(p.warning.empty());
+    }
+    SECTION("a threshold as a number, in quotes, with a fraction, at both ends of the range") {
+        for (auto [value, want] : std::vector<std::pair<fake_collectd::Value, double>>{
+                 {75.0, 75}, {"92.5", 92.5}, {1.0, 1}, {"100", 100}}) {
+            ConfigBlock c = plugin_block();
+            c.add("FILLTHRESHOLD", value);
+            const Parsed p = parse(c);
+            REQUIRE(p.status.ok());
+            CHECK(p.config.fill_threshold == want);
+            CHECK(p.warning.empty());
+        }
+    }
+    SECTION("a threshold outside 1 to 100, or not a number") {
+        for (const fake_collectd::Value& value : {fake_collectd::Value(0.0), fake_collectd::Value(0.5),
+                                                  fake_collectd::Value(100.5), fake_collectd::Value(-90.0),
+                                                  fake_collectd::Value("90%"), fake_collectd::Value(true),
+                                                  fake_collectd::Value("")}) {
+            ConfigBlock c = plugin_block();
+            c.add("FillThreshold", value);
+            CHECK(error_of(c) == "FillThreshold: expects a percentage from 1 to 100, e.g. 90");
+        }
+    }
+    SECTION("Notifications takes only booleans") {
+        b.add("Notifications", "sometimes");
+        CHECK(error_of(b) == "Notifications: expects true or false");
+    }
+    SECTION("a threshold without notifications or without conntrack statistics is said to be unused") {
+        const bool notifications = GENERATE(true, false);
+        b.add("FillThreshold", 80.0).add("Notifications", notifications).add("ConntrackStats", !notifications);
+        const Parsed p = parse(b);
+        REQUIRE(p.status.ok());
+        CHECK(p.warning == "FillThreshold: only used with Notifications true and ConntrackStats true");
+    }
 }

@@ -1,0 +1,254 @@
+// The decisions behind the plugin's notifications: which read is news (a condition starts or
+// ends) and which is not (it lasts), from conntrack statistics built as the reader builds them.
+#include "catch.h"
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plugin/notifications.h"
+
+using namespace ctnft;
+using Severity = Notice::Severity;
+
+namespace {
+
+// One read's statistics: the loss counters' totals (absent ones not reported by the kernel), and
+// the table's entries and size.
+struct Read {
+    std::optional<uint32_t> drop = 0, early_drop = 0, insert_failed = 0;
+    std::optional<uint32_t> entries = 10, max = 1000;
+};
+
+class Reads {
+public:
+    explicit Reads(double threshold = 90) : notifier_(threshold) {}
+    std::vector<Notice> read(const Read& r, uint32_t flowtables = 0, bool counts_forward = true) {
+        // A fresh accumulator: its first sample counts in full, so each total is the value given.
+        stats_ = StatsAccumulator{};
+        CpuStats cpu;
+        auto set = [&](CtStat stat, std::optional<uint32_t> v) {
+            cpu.present[static_cast<std::size_t>(stat)] = v.has_value();
+            cpu.value[static_cast<std::size_t>(stat)] = v.value_or(0);
+        };
+        set(CtStat::drop, r.drop);
+        set(CtStat::early_drop, r.early_drop);
+        set(CtStat::insert_failed, r.insert_failed);
+        stats_.add(cpu);
+        ConntrackHealth h;
+        h.entries = r.entries;
+        h.max_entries = r.max;
+        h.stats = &stats_;
+        return notifier_.health(h, flowtables, counts_forward);
+    }
+    Notifier& notifier() { return notifier_; }
+
+private:
+    Notifier notifier_;
+    StatsAccumulator stats_;
+};
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+Read losses(uint32_t drop, uint32_t early_drop, uint32_t insert_failed) {
+    Read r;
+    r.drop = drop;
+    r.early_drop = early_drop;
+    r.insert_failed = insert_failed;
+    return r;
+}
+
+Read fill(uint32_t entries, uint32_t max = 1000) {
+    Read r;
+    r.entries = entries;
+    r.max = max;
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("the first read sets the baseline of the loss counters: what happened before is not news") {
+    Reads reads;
+    CHECK(reads.read(losses(500, 70000, 3)).empty());
+    CHECK(reads.read(losses(500, 70000, 3)).empty());
+}
+
+TEST_CASE("losses: one WARNING with how many when they start, none while they last, one OKAY when they stop") {
+    Reads reads;
+    REQUIRE(reads.read(losses(0, 100, 0)).empty());
+
+    auto n = reads.read(losses(0, 350, 0));
+    REQUIRE(n.size() == 1);
+    CHECK(n[0].severity == Severity::warning);
+    CHECK(n[0].type == "operations");
+    CHECK(n[0].type_instance == "early_drop");
+    CHECK(n[0].message.rfind("250 early_drop since the last read: ", 0) == 0);
+    CHECK(contains(n[0].message, "full conntrack table"));
+
+    CHECK(reads.read(losses(0, 400, 0)).empty());
+    CHECK(reads.read(losses(0, 1400, 0)).empty());
+
+    n = reads.read(losses(0, 1400, 0));
+    REQUIRE(n.size() == 1);
+    CHECK(n[0].severity == Severity::okay);
+    CHECK(n[0].type_instance == "early_drop");
+    CHECK(n[0].message == "no more early_drop since the last read; 1300 in all over 3 reads");
+
+    CHECK(reads.read(losses(0, 1400, 0)).empty());
+
+    SECTION("a new episode counts from its own start") {
+        n = reads.read(losses(0, 1401, 0));
+        REQUIRE(n.size() == 1);
+        CHECK(n[0].message.rfind("1 early_drop since the last read", 0) == 0);
+        n = reads.read(losses(0, 1401, 0));
+        REQUIRE(n.size() == 1);
+        CHECK(n[0].message == "no more early_drop since the last read; 1 in all over 1 read");
+    }
+}
+
+TEST_CASE("drop, early_drop and insert_failed are episodes of their own") {
+    Reads reads;
+    REQUIRE(reads.read(losses(0, 0, 0)).empty());
+    auto n = reads.read(losses(2, 0, 7));
+    REQUIRE(n.size() == 2);
+    CHECK(n[0].type_instance == "drop");
+    CHECK(n[0].message.rfind("2 drop since the last read: new connections refused", 0) == 0);
+    CHECK(n[1].type_instance == "insert_failed");
+    CHECK(n[1].message.rfind("7 insert_failed since the last read: new connections lost an insert race", 0) == 0);
+
+    // drop stops while insert_failed goes on and early_drop starts.
+    n = reads.read(losses(2, 5, 9));
+    REQUIRE(n.size() == 2);
+    CHECK(n[0].severity == Severity::okay);
+    CHECK(n[0].type_instance == "drop");
+    CHECK(n[1].severity == Severity::warning);
+    CHECK(n[1].type_instance == "early_drop");
+}
+
+TEST_CASE("a loss counter this kernel does not report is never news") {
+    Reads reads;
+    Read r = losses(0, 0, 0);
+    r.insert_failed.reset();
+    REQUIRE(reads.read(r).empty());
+    r.early_drop = 5;
+    const auto n = reads.read(r);
+    REQUIRE(n.size() == 1);
+    CHECK(n[0].type_instance == "early_drop");
+}
+
+TEST_CASE("a total that went back is a new baseline, not a loss") {
+    Reads reads;
+    REQUIRE(reads.read(losses(0, 900, 0)).empty());
+    CHECK(reads.read(losses(0, 10, 0)).empty());
+    const auto n = reads.read(losses(0, 15, 0));
+    REQUIRE(n.size() == 1);
+    CHECK(n[0].message.rfind("5 early_drop", 0) == 0);
+}
+
+TEST_CASE("without conntrack counters only the fill and offloading are watched") {
+    Notifier notifier(90);
+    ConntrackHealth h;
+    h.entries = 950;
+    h.max_entries = 1000;
+    const auto n = notifier.health(h, 0, true);
+    REQUIRE(n.size() == 1);
+    CHECK(n[0].type == "percent");
+}
+
+TEST_CASE("the fill: WARNING at the threshold, OKAY only once it is clearly below again") {
+    CHECK(Notifier::fill_okay_below(90) == 85);
+    CHECK(Notifier::fill_okay_below(100) == 95);
+    CHECK(Notifier::fill_okay_below(6) == 3);
+    CHECK(Notifier::fill_okay_below(1) == 0.5);
+
+    Reads reads(90);
+    CHECK(reads.read(fill(899)).empty());
+    auto n = reads.read(fill(900));
+    REQUIRE(n.size() == 1);
+    CHECK(n[0].severity == Severity::warning);
+    CHECK(n[0].type == "percent");
+    CHECK(n[0].type_instance == "used");
+    CHECK(n[0].message.rfind("conntrack table 90.0% full (900 of 1000 entries), at or above the 90% threshold", 0) == 0);
+
+    CHECK(reads.read(fill(1000)).empty());  // still full: no news
+    CHECK(reads.read(fill(860)).empty());   // below the threshold, within the margin
+    CHECK(reads.read(fill(950)).empty());
+    n = reads.read(fill(849));
+    REQUIRE(n.size() == 1);
+    CHECK(n[0].severity == Severity::okay);
+    CHECK(n[0].message == "conntrack table back to 84.9% full (849 of 1000 entries), below 85%");
+    CHECK(reads.read(fill(100)).empty());
+    CHECK(reads.read(fill(920)).size() == 1);  // a new episode
+}
+
+TEST_CASE("a table already full at the first read is news at once") {
+    Reads reads(50);
+    const auto n = reads.read(fill(600));
+    REQUIRE(n.size() == 1);
+    CHECK(contains(n[0].message, "at or above the 50% threshold"));
+}
+
+TEST_CASE("the fill needs both entries and a size above 0") {
+    Reads reads;
+    Read r = fill(1000, 0);
+    CHECK(reads.read(r).empty());
+    r = fill(1000);
+    r.max.reset();
+    CHECK(reads.read(r).empty());
+    r = fill(1000);
+    r.entries.reset();
+    CHECK(reads.read(r).empty());
+}
+
+TEST_CASE("flow offloading: WARNING when it starts and the forward hook is counted, OKAY when it stops") {
+    Reads reads;
+    auto n = reads.read(Read{}, 1, true);
+    REQUIRE(n.size() == 1);
+    CHECK(n[0].severity == Severity::warning);
+    CHECK(n[0].type == "count");
+    CHECK(n[0].type_instance == "flowtables");
+    CHECK(n[0].message.rfind("flow offloading is on (1 flowtable): ", 0) == 0);
+    CHECK(reads.read(Read{}, 2, true).empty());
+    n = reads.read(Read{}, 0, true);
+    REQUIRE(n.size() == 1);
+    CHECK(n[0].severity == Severity::okay);
+    CHECK(reads.read(Read{}, 0, true).empty());
+
+    SECTION("a ruleset without the forward hook is not affected") { CHECK(reads.read(Read{}, 3, false).empty()); }
+}
+
+TEST_CASE("every repair is news of its own") {
+    Notifier notifier(90);
+    for (int i = 0; i < 2; ++i) {
+        const auto n = notifier.repaired(Family::ip, "conntrack_stats");
+        REQUIRE(n.size() == 1);
+        CHECK(n[0].severity == Severity::warning);
+        CHECK(n[0].type == "table");
+        CHECK(n[0].type_instance == "conntrack_stats");
+        CHECK(n[0].message.rfind("table ip conntrack_stats was changed by someone else and has been created again", 0) == 0);
+    }
+}
+
+TEST_CASE("messages fit collectd's 255 characters whatever the figures") {
+    Reads reads(0.5);
+    const uint32_t big = std::numeric_limits<uint32_t>::max();
+    Read r = losses(0, 0, 0);
+    r.entries = big - 1;
+    r.max = big;
+    std::vector<Notice> all = reads.read(r);                  // the fill
+    r.drop = r.early_drop = r.insert_failed = big;
+    auto more = reads.read(r, 4000000000u, true);             // three losses and offloading
+    all.insert(all.end(), more.begin(), more.end());
+    more = reads.read(r);                                     // their ends
+    all.insert(all.end(), more.begin(), more.end());
+    more = reads.notifier().repaired(Family::inet, std::string(63, 'x'));
+    all.insert(all.end(), more.begin(), more.end());
+    REQUIRE(all.size() == 10);
+    for (const auto& n : all) {
+        INFO(n.message);
+        CHECK(n.message.size() <= 255);
+        CHECK(!n.message.empty());
+    }
+}
