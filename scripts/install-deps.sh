@@ -18,6 +18,9 @@ packages=(
     # source tree needs to be configured as OpenWrt's build directory is
     g++-aarch64-linux-gnu libnftnl-dev:arm64 libmnl-dev:arm64 file
     autoconf automake libtool flex bison dpkg-dev
+    # OpenWrt lab: the real LuCI in a real browser (puppeteer-core drives Debian's chromium), and
+    # the graphs collectd's rrdtool plugin writes, drawn by rrdtool through LuCI
+    chromium rrdtool librrd8 fonts-dejavu-core
 )
 # collectd's upstream source, for building against a collectd tree as OpenWrt does.
 source_cache=/var/cache/conntrack-nft
