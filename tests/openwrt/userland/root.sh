@@ -1,0 +1,92 @@
+# OpenWrt-like roots for the OpenWrt tests, sourced after tests/lib/netns.sh.
+#   owrt_userland                       builds (or reuses) the userland; skips without the sources
+#   owrt_layout VERSION ROOT [SO]       lays out / of a router with LuCI VERSION and our feed
+#   owrt_first_boot ROOT                runs /etc/uci-defaults/* as OpenWrt's first boot does
+#   owrt_chroot ROOT CMD...             runs CMD in ROOT, in a private mount namespace
+# ROOT holds only what OpenWrt packages install; the host's libraries, busybox (OpenWrt's shell
+# and tools) and collectd are reached through /host, the host's / bind-mounted read-only inside
+# the namespace. Nothing on the host changes: the mounts end with the namespace.
+OWRT_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OWRT_REPO=$(cd "$OWRT_HERE/../../.." && pwd)
+# shellcheck source=commits.sh
+source "$OWRT_HERE/commits.sh"
+# The upstream sources (git bundles and tarballs): a user's clone has them beside the repository.
+OWRT_SRC=${OWRT_SRC:-$OWRT_REPO/../shared/openwrt-src}
+OWRT_OUT="$BUILD_DIR/openwrt/userland"
+OWRT_FEED="$OWRT_REPO/openwrt-feed/collectd-mod-conntrack-nft/files"
+
+owrt_userland() {
+    [ -f "$OWRT_SRC/MANIFEST.tsv" ] ||
+        skip "no OpenWrt sources at $OWRT_SRC (git bundles of ucode, uci, ubus, ... and LuCI tarballs; docs/openwrt.md says how to get them from upstream), or set OWRT_SRC"
+    command -v busybox > /dev/null || skip "busybox (OpenWrt's shell and tools) is not installed: scripts/install-deps.sh"
+    bash "$OWRT_HERE/build.sh" "$OWRT_SRC" "$OWRT_OUT"
+}
+
+# The LuCI packages the lab installs, as luci.mk installs them: htdocs/ -> /www, root/ -> /,
+# ucode/ -> /usr/share/ucode/luci. rpcd-mod-luci (luci-rpc: network devices, DHCP leases, wireless)
+# needs libiwinfo and libnl-tiny, which Debian lacks; the statistics pages do not call it.
+OWRT_LUCI_PACKAGES=(modules/luci-base modules/luci-mod-status modules/luci-mod-system
+                    themes/luci-theme-bootstrap applications/luci-app-statistics)
+
+owrt_layout() {  # owrt_layout VERSION ROOT [PLUGIN_SO]
+    local version=$1 root=$2 so=${3:-} luci="$OWRT_OUT/luci/$1" pkg
+    [ -d "$luci" ] || { echo "owrt_layout: no LuCI '$version' (have: ${LUCI_VERSIONS[*]})" >&2; return 1; }
+    mkdir -p "$root"
+    cp -a "$OWRT_OUT/staging/." "$root/"
+    rm -rf "$root/usr/include" "$root"/usr/lib/*.a "$root/usr/lib/pkgconfig"
+    for pkg in "${OWRT_LUCI_PACKAGES[@]}"; do
+        [ ! -d "$luci/$pkg/htdocs" ] || { mkdir -p "$root/www"; cp -a "$luci/$pkg/htdocs/." "$root/www/"; }
+        [ ! -d "$luci/$pkg/root" ] || cp -a "$luci/$pkg/root/." "$root/"
+        [ ! -d "$luci/$pkg/ucode" ] || { mkdir -p "$root/usr/share/ucode/luci"; cp -a "$luci/$pkg/ucode/." "$root/usr/share/ucode/luci/"; }
+    done
+    cp -a "$luci/staging/." "$root/"
+    # base-files: /lib/functions.sh and its helpers.
+    cp -a "$OWRT_SRC/base-files/lib/." "$root/lib/"
+    # Our feed, as its two packages ship it.
+    cp -a "$OWRT_FEED/." "$root/"
+    if [ -n "$so" ]; then
+        mkdir -p "$root/usr/lib/collectd"
+        ln -sf "/host$so" "$root/usr/lib/collectd/conntrack_nft.so"
+    fi
+    # What the rest of a router provides: busybox as /bin/sh and its applets, the host's C
+    # libraries, /var on /tmp, a root account without password (OpenWrt's first boot).
+    mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib,host,dev,proc,sys,tmp,root,etc/config}
+    ln -sfn /host/usr/lib/x86_64-linux-gnu "$root/lib/x86_64-linux-gnu"
+    mkdir -p "$root/usr/lib"
+    ln -sfn /host/usr/lib/x86_64-linux-gnu "$root/usr/lib/x86_64-linux-gnu"
+    ln -sfn /host/usr/lib64 "$root/lib64"
+    ln -sfn /tmp "$root/var"
+    ln -sf /host/usr/bin/busybox "$root/bin/busybox"
+    local applet
+    while read -r applet; do
+        [ -e "$root/bin/$applet" ] || [ -e "$root/sbin/$applet" ] || [ -e "$root/usr/bin/$applet" ] ||
+            [ -e "$root/usr/sbin/$applet" ] || ln -s busybox "$root/bin/$applet"
+    done < <(busybox --list)
+    printf 'root:x:0:0:root:/root:/bin/ash\nnobody:*:65534:65534:nobody:/var:/bin/false\n' > "$root/etc/passwd"
+    printf 'root::0:99999:7:::\nnobody:*:0:0:99999:7:::\n' > "$root/etc/shadow"
+    printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+}
+
+owrt_chroot() {  # owrt_chroot ROOT CMD...
+    local root=$1
+    shift
+    # shellcheck disable=SC2016  # expanded by the inner shell
+    unshare -m --propagation private -- bash -c '
+        set -e
+        R=$1; shift
+        mount --rbind / "$R/host"
+        mount -o remount,bind,ro "$R/host"
+        mount --rbind /dev "$R/dev"
+        mount --rbind /proc "$R/proc"
+        mount --rbind /sys "$R/sys"
+        mount -t tmpfs -o mode=1777 tmpfs "$R/tmp"
+        exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin:/host/usr/sbin:/host/usr/bin HOME=/root \
+            TERM=dumb LANG=C chroot "$R" "$@"' owrt_chroot "$root" "$@"
+}
+
+owrt_first_boot() {  # owrt_first_boot ROOT: /etc/uci-defaults/*, kept only if it fails
+    # shellcheck disable=SC2016
+    owrt_chroot "$1" /bin/sh -c '
+        cd /etc/uci-defaults 2>/dev/null || exit 0
+        for f in *; do [ -f "$f" ] || continue; ( . "./$f" ) && rm -f "$f"; done; true'
+}
