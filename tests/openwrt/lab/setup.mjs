@@ -75,10 +75,18 @@ async function toggleFlag(o) {
 	await page.$eval(`${field(o)} input[type="checkbox"]`, (el) => el.click());
 }
 async function pickInDropdown(o, value) {
+	const item = `${field(o)} li[data-value="${value}"]`;
 	await page.click(field(o));
 	await page.waitForSelector(`${field(o)}[open] li[data-value="${value}"]`, { visible: true });
-	await page.click(`${field(o)} li[data-value="${value}"]`);
+	// The list is still being placed while it opens (not clickable yet, or moving): click until
+	// the item is selected.
+	await until(`${o}: ${value} selected`, async () => {
+		if (!(await page.$(`${item}[selected]`)))
+			await page.click(item).catch(() => null);
+		return page.$(`${item}[selected]`);
+	}, 5000);
 	await page.click('.modal h4');  // a click elsewhere closes the dropdown
+	await page.waitForSelector(`${field(o)}[open]`, { hidden: true });
 }
 
 try {
