@@ -75,6 +75,9 @@ lab_start() {
     mkdir -p "$LAB_ROOT/usr/share"
     ln -sfn /host/usr/share/fonts "$LAB_ROOT/usr/share/fonts"
 
+    # A test's own additions to the root (a function it defines).
+    if declare -F lab_prepare > /dev/null; then lab_prepare "$LAB_ROOT"; fi
+
     if [ -n "${2:-}" ]; then LAB_NS=$2; else ns_add LAB_NS lab; fi
     bg ip netns exec "$LAB_NS" unshare --mount --pid --fork --kill-child=SIGKILL \
         bash "$LAB_HERE/inner.sh" "$LAB_RUN" "$LAB_ROOT" > "$LAB_RUN/lab.log" 2>&1

@@ -185,6 +185,21 @@ try {
 	await page.waitForSelector(`tr[data-sid="${SID}"]`);
 	const after = await page.$eval(`tr[data-sid="${SID}"] [data-name="_dummy"]`, (td) => td.textContent);
 	check(/lab_stats/.test(after), `after reloading, the row still says "${after}"`);
+	if (process.env.CHECK_PLUGINUTIL) {
+		// LuCI's own cpu view, made to use statistics/pluginUtil.js: its dialog has pluginUtil's
+		// enable flag and Interval, so the module loaded and works beside ours.
+		await page.click('.cbi-tabmenu [data-tab="statistics_general"] a');
+		await page.waitForSelector('tr[data-sid="collectd_cpu"]', { visible: true });
+		await page.$eval('tr[data-sid="collectd_cpu"] .cbi-button-edit', (b) => b.click());
+		await page.waitForSelector('.modal [id="cbid.luci_statistics.collectd_cpu.enable"]', { visible: true });
+		const cpuOpts = await page.$$eval('.modal .cbi-value[data-name], .modal [data-name]', (els) => els.map((e) => e.getAttribute('data-name')));
+		check(cpuOpts.includes('enable') && cpuOpts.includes('Interval'),
+			`pluginUtil: LuCI's cpu view through pluginUtil.addCommonOptions shows enable and Interval (${cpuOpts.join(', ')})`);
+		await page.$eval('.modal .cbi-button', (b) => b.click());  // Dismiss
+		await page.waitForSelector('.modal', { hidden: true });
+		const loaded = await page.evaluate(() => performance.getEntriesByType('resource').some((r) => /statistics\/pluginUtil\.js/.test(r.name)));
+		check(loaded, 'pluginUtil: the browser loaded statistics/pluginUtil.js');
+	}
 } catch (e) {
 	check(false, 'the walk through Statistics > Setup', e.stack);
 }

@@ -5,6 +5,10 @@
 # bad input rejected, choices saved and applied into the lab's /etc/config/luci_statistics, and
 # no console error, page error or failed request.
 #   setup.sh VERSION [SCREENSHOT.png]
+# VERSION "master-2026-06+pluginUtil": the master-2026-06 tree with statistics/pluginUtil.js,
+# which LuCI master has since mid-2026, and LuCI's own cpu view using it as newer master's views
+# do. The module is a stand-in written to newer master's interface (pluginUtil-standin.js): no
+# LuCI tree that has it is in ../shared/openwrt-src.
 set -euo pipefail
 VERSION=${1:?usage: setup.sh VERSION [SCREENSHOT.png]}
 source "$(dirname "$0")/../../lib/netns.sh"
@@ -12,6 +16,17 @@ source "$(dirname "$0")/lab.sh"
 [ -f "$BUILD_DIR/plugin/conntrack_nft.so" ] || { echo "FAIL: $BUILD_DIR/plugin/conntrack_nft.so not built"; exit 1; }
 
 
+if [ "$VERSION" = master-2026-06+pluginUtil ]; then
+    VERSION=master-2026-06
+    export CHECK_PLUGINUTIL=1
+    lab_prepare() {
+        local views="$1/www/luci-static/resources/view/statistics/plugins"
+        install -m 0644 "$LAB_HERE/pluginUtil-standin.js" "$1/www/luci-static/resources/statistics/pluginUtil.js"
+        sed -i -e "s|^'require form';|'require form';\n'require statistics.pluginUtil as pluginUtil';|" \
+            -e "s|o = s.option(form.Flag, 'enable', _('Enable this plugin'));|pluginUtil.addCommonOptions(s);|" "$views/cpu.js"
+        grep -q 'pluginUtil.addCommonOptions(s)' "$views/cpu.js" || { echo "FAIL: cpu.js not converted"; exit 1; }
+    }
+fi
 lab_start "$VERSION"
 lab_node "$LAB_HERE/setup.mjs" "$OWRT_REPO" "$LAB_ROOT/etc/config/luci_statistics" ${2:+"$2"} || FAILED=1
 echo "lab time for LuCI $VERSION (build excluded): $(awk -v a="$LAB_T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
