@@ -85,8 +85,9 @@ return baseclass.extend({
 		if (drops.length)
 			graphs.push(operationsGraph('%H: Conntrack drops and failures', drops, false));
 
-		var entries = present(graph, host, plugin, '', 'conntrack', [ 'entries', 'max' ]);
-		if (entries.length)
+		/* Entries and the maximum apart: on one axis, 262,144 flattens a few hundred entries to 0
+		 * (the fill graph above relates the two). */
+		if (present(graph, host, plugin, '', 'conntrack', [ 'entries' ]).length)
 			graphs.push({
 				title: '%H: Tracked connections',
 				vlabel: 'Connections',
@@ -95,11 +96,22 @@ return baseclass.extend({
 				detail: true,
 				data: {
 					types: [ 'conntrack' ],
-					instances: { conntrack: entries },
-					options: {
-						conntrack_entries: { title: 'Entries', color: '1c7c2c' },
-						conntrack_max: { title: 'Maximum', color: 'e00000', noarea: true, overlay: true }
-					}
+					instances: { conntrack: [ 'entries' ] },
+					options: { conntrack_entries: { title: 'Entries', color: '1c7c2c' } }
+				}
+			});
+
+		if (present(graph, host, plugin, '', 'conntrack', [ 'max' ]).length)
+			graphs.push({
+				title: '%H: Conntrack table size (net.netfilter.nf_conntrack_max)',
+				vlabel: 'Connections',
+				number_format: '%5.0lf%s',
+				y_min: '0',
+				detail: true,
+				data: {
+					types: [ 'conntrack' ],
+					instances: { conntrack: [ 'max' ] },
+					options: { conntrack_max: { title: 'Maximum', color: 'e00000', noarea: true } }
 				}
 			});
 
