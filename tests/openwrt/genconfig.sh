@@ -1,40 +1,96 @@
 #!/usr/bin/env bash
-# What OpenWrt writes from UCI reaches the real collectd and the real plugin intact: the
-# generator rules (stat_genconfig.py: LuCI's stat-genconfig or collectd's own init script) turn
-# a sample UCI section and the JSON the package ships into a <Plugin conntrack_nft> block;
-# collectd -T accepts it, and collectd, running it in a namespace, dispatches the counters the
-# section asks for.
-#   genconfig.sh luci|collectd|luci_negative_priority|collectd_priority
+# What OpenWrt's real config generators write from UCI reaches the real collectd and the real
+# plugin intact. In an OpenWrt root (tests/openwrt/userland: ucode, uci, jshn built from
+# upstream, base-files' functions.sh, busybox as the shell) with our feed's files as they ship:
+#   luci:     a section of /etc/config/luci_statistics as LuCI writes it, through each LuCI
+#             version's /usr/libexec/stat-genconfig (ucode), as /etc/init.d/luci_statistics runs it;
+#   collectd: a section of /etc/config/collectd through openwrt/packages' collectd init script of
+#             RELEASE (process_config, what its start_service runs before handing collectd to procd).
+# The <Plugin conntrack_nft> block it writes must pass collectd -T, and collectd, running it in
+# a namespace, dispatches exactly the counters the section asks for.
+#   genconfig.sh luci|luci_negative_priority
+#   genconfig.sh collectd|collectd_priority RELEASE [SAME...]
+# RELEASE: 23.05, 24.10, 25.12 or master; SAME: releases whose collectd package files (init
+# script, UCI defaults) must equal RELEASE's, so that this run covers them too.
 source "$(dirname "$0")/../lib/netns.sh"
 source "$(dirname "$0")/../lib/collectd.sh"
+source "$(dirname "$0")/userland/root.sh"
+source "$(dirname "$0")/userland/generators.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-FILES="$HERE/../../openwrt-feed/collectd-mod-conntrack-nft/files/usr/share"
 
-CASE=${1:?usage: genconfig.sh luci|collectd|luci_negative_priority|collectd_priority}
+CASE=${1:?usage: genconfig.sh luci|luci_negative_priority|collectd|collectd_priority [RELEASE [SAME...]]}
+RELEASE=${2:-}
+SAME=("${@:3}")
 case "$CASE" in
-    # MODE, plugin JSON, table, counters (protocols x hooks x states), bytes too?, health too?
-    luci) set -- luci luci/statistics/plugins/conntrack_nft.json ctnft_owrt 32 yes yes
-        EXPECT_LINES=("Table ctnft_owrt" "Family inet" "Priority 10" "OwnerFlag false" "PerCPU true"
-                      "Protocol icmpv6" "Hook input" "Hook forward" "State related") ;;
-    collectd) set -- collectd collectd/plugin/conntrack_nft.json ctnft_init 4 no no
+    # MODE, table, counters (protocols x hooks x states), bytes too?, health too?
+    # stat-genconfig quotes every value with a character other than a digit (ucode's [^\w] is
+    # [^w]: it does not expand \w inside brackets); collectd's init script quotes every string.
+    luci) set -- luci ctnft_owrt 32 yes yes
+        EXPECT_LINES=('Table "ctnft_owrt"' 'Family "inet"' "Priority 10" "OwnerFlag false" "PerCPU true"
+                      'Protocol "icmpv6"' 'Hook "input"' 'Hook "forward"' 'State "related"') ;;
+    luci_negative_priority) set -- luci ctnft_prio 18 no yes
+        EXPECT_LINES=('Priority "-150"') ;;
+    collectd) set -- collectd ctnft_init 4 no no
         EXPECT_LINES=('Table "ctnft_init"' 'Family "ip"' 'Protocol "udp"' 'Hook "forward"' 'State "invalid"'
                       "ReportBytes false" "ConntrackStats false") ;;
-    luci_negative_priority) set -- luci luci/statistics/plugins/conntrack_nft.json ctnft_prio 18 no yes
-        EXPECT_LINES=('Priority "-150"') ;;
-    collectd_priority) set -- collectd collectd/plugin/conntrack_nft.json ctnft_prio 18 no yes
+    collectd_priority) set -- collectd ctnft_prio 18 no yes
         EXPECT_LINES=('Priority "10"') ;;
-    *) echo "genconfig.sh: unknown case '$CASE'; use luci, collectd, luci_negative_priority or collectd_priority"
+    *) echo "genconfig.sh: unknown case '$CASE'; use luci, luci_negative_priority, collectd or collectd_priority"
        exit 2 ;;
 esac
-MODE=$1 JSON="$FILES/$2" TABLE=$3 COUNTERS=$4 BYTES=$5 HEALTH=$6
+MODE=$1 TABLE=$2 COUNTERS=$3 BYTES=$4 HEALTH=$5
+[ "$MODE" = luci ] || [ -n "$RELEASE" ] || { echo "genconfig.sh: $CASE needs a RELEASE: 23.05, 24.10, 25.12 or master"; exit 2; }
+owrt_userland
 
-python3 "$HERE/stat_genconfig.py" "$MODE" "$JSON" "$HERE/uci/$CASE.uci" > "$TMP/generated.conf"
-echo "--- generated from uci/$CASE.uci ($MODE):"
+if [ "$MODE" = luci ]; then
+    first=""
+    for v in "${LUCI_VERSIONS[@]}"; do
+        root="$TMP/root-$v"
+        owrt_layout "$v" "$root" "$PLUGIN_DIR/conntrack_nft.so"
+        owrt_first_boot "$root"
+        owrt_stat_genconfig "$root" "$HERE/uci/$CASE.uci" > "$TMP/stat-genconfig-$v.conf" 2> "$TMP/stat-genconfig-$v.log" ||
+            { fail "LuCI $v: stat-genconfig failed"; cat "$TMP/stat-genconfig-$v.log"; finish; }
+        owrt_plugin_block "$TMP/stat-genconfig-$v.conf" > "$TMP/generated-$v.conf"
+        if [ -z "$first" ]; then
+            first=$v
+            cp "$TMP/generated-$v.conf" "$TMP/generated.conf"
+        elif cmp -s "$TMP/generated.conf" "$TMP/generated-$v.conf"; then
+            pass "LuCI $v's stat-genconfig writes the same block as LuCI $first's"
+        else
+            fail "LuCI $v's stat-genconfig writes another block than LuCI $first's:"
+            diff "$TMP/generated.conf" "$TMP/generated-$v.conf" || true
+        fi
+        # The rest of LuCI's default configuration is still there, around our block.
+        assert_eq 1 "$(grep -c '^LoadPlugin cpu$' "$TMP/stat-genconfig-$v.conf" || true)" "LuCI $v: LoadPlugin cpu (the defaults)"
+    done
+    echo "--- generated by LuCI's stat-genconfig from uci/$CASE.uci:"
+else
+    for other in "${SAME[@]}"; do
+        for f in collectd.init collectd.uci; do
+            mkdir -p "$TMP/$RELEASE" "$TMP/$other"
+            tar xzf "$OWRT_SRC/packages-collectd-$RELEASE.tar.gz" -C "$TMP/$RELEASE" --strip-components=4 --wildcards "*/files/$f"
+            tar xzf "$OWRT_SRC/packages-collectd-$other.tar.gz" -C "$TMP/$other" --strip-components=4 --wildcards "*/files/$f"
+            if cmp -s "$TMP/$RELEASE/$f" "$TMP/$other/$f"; then
+                pass "$other's $f is $RELEASE's"
+            else
+                fail "$other's $f differs from $RELEASE's: it needs a run of its own (tests/openwrt/CMakeLists.txt)"
+            fi
+        done
+    done
+    case "$RELEASE" in master) luci=master-2026-06 ;; *) luci=$RELEASE ;; esac
+    root="$TMP/root"
+    owrt_layout "$luci" "$root" "$PLUGIN_DIR/conntrack_nft.so"
+    owrt_collectd_init "$root" "$RELEASE" "$HERE/uci/$CASE.uci" > "$TMP/collectd-init.conf" 2> "$TMP/collectd-init.log" ||
+        { fail "openwrt/packages $RELEASE: collectd.init's process_config failed"; cat "$TMP/collectd-init.log"; finish; }
+    owrt_plugin_block "$TMP/collectd-init.conf" > "$TMP/generated.conf"
+    echo "--- generated by collectd.init of openwrt/packages $RELEASE from uci/$CASE.uci:"
+fi
 cat "$TMP/generated.conf"
 assert_eq "LoadPlugin conntrack_nft" "$(head -n 1 "$TMP/generated.conf")" "first generated line"
 for line in "${EXPECT_LINES[@]}"; do
     if grep -qxF "	$line" "$TMP/generated.conf"; then pass "generated: $line"; else fail "not generated: $line"; fi
 done
+[ "$FAILED" = 0 ] || finish
 
 ns_add ROUTER router
 # write_conf loads the plugin itself; it takes the <Plugin> block.
@@ -54,12 +110,13 @@ assert_eq 0 "$(plugin_errors "$TMP/collectd-T.log" "$TMP/collectd.log")" "conntr
 assert_eq 0 "$(grep -c "Initialization of plugin \`conntrack_nft' failed" "$TMP/collectd.log" || true)" "failed initialisations"
 [ "$FAILED" = 0 ] || finish
 
-# The same configuration in the running daemon: the counters the section asked for.
+# The same configuration in the running daemon: the table and the counters the section asked for.
 : > "$TMP/collectd.log"
 start_collectd "$ROUTER" "$TMP/collectd.conf"
 ID="router/nftables-$TABLE"
 wait_for 15 sh -c "[ \$(grep -c '^PUTVAL $ID/packets-' '$TMP/values.log') -ge $((COUNTERS * 2)) ]" ||
     fail "fewer than two reads of $COUNTERS counters from $ID within 15 s"
+assert_eq "$COUNTERS" "$(nft_counters "$ROUTER" | grep -c . || true)" "counters in the table the plugin created"
 stop_collectd TERM
 assert_eq "$COUNTERS" "$(latest_values | grep -c "^$ID/packets-" || true)" "packets identifiers under $ID"
 if [ "$BYTES" = yes ]; then want=$COUNTERS; else want=0; fi

@@ -39,8 +39,10 @@ rm -rf "$OUT/src" "$OUT/build" "$STAGE" "$OUT/luci" "$OUT/.done"
 mkdir -p "$OUT/src" "$OUT/build" "$STAGE"
 
 checkout() {  # checkout NAME COMMIT: a clone of NAME.bundle at COMMIT in $OUT/src/NAME
-    git clone -q --no-checkout "$SRC/$1.bundle" "$OUT/src/$1"
-    git -C "$OUT/src/$1" -c advice.detachedHead=false checkout -q "$2"
+    git clone -q --no-checkout "$SRC/$1.bundle" "$OUT/src/$1" 2> /dev/null ||
+        { echo "build.sh: cannot clone $SRC/$1.bundle" >&2; return 1; }
+    git -C "$OUT/src/$1" -c advice.detachedHead=false checkout -q "$2" 2> /dev/null ||
+        { echo "build.sh: $1.bundle has no commit $2 (commits.sh)" >&2; return 1; }
 }
 
 # OpenWrt's paths (/usr, /usr/lib) and the staged headers and libraries of what came before.
@@ -79,9 +81,9 @@ cmake_build uhttpd "-D_GNU_SOURCE= -Wno-stringop-overread" \
 cmake_build lucihttp "-D_GNU_SOURCE=" -DBUILD_LUA=OFF -DBUILD_UCODE=ON -DBUILD_TESTS=OFF
 cmake_build cgi-io ""
 
-# The shell parts OpenWrt installs from these sources: jshn.sh (libubox), /lib/config/uci.sh (uci).
+# libubox's jshn.sh, as OpenWrt installs it. (uci's sh/uci.sh is an old accessor layer that
+# OpenWrt does not install; its /lib/config/uci.sh comes from openwrt/openwrt: see root.sh.)
 install -D -m 0644 "$OUT/src/libubox/sh/jshn.sh" "$STAGE/usr/share/libubox/jshn.sh"
-install -D -m 0644 "$OUT/src/uci/sh/uci.sh" "$STAGE/lib/config/uci.sh"
 # OpenWrt's paths for the daemons (the packages' Makefiles move them there).
 mkdir -p "$STAGE/sbin" "$STAGE/bin"
 for f in ubusd rpcd uci; do [ ! -e "$STAGE/usr/sbin/$f" ] || mv "$STAGE/usr/sbin/$f" "$STAGE/sbin/$f"; done

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # OpenWrt-like roots for the OpenWrt tests, sourced after tests/lib/netns.sh.
 #   owrt_userland                       builds (or reuses) the userland; skips without the sources
 #   owrt_layout VERSION ROOT [SO]       lays out / of a router with LuCI VERSION and our feed
@@ -42,6 +43,8 @@ owrt_layout() {  # owrt_layout VERSION ROOT [PLUGIN_SO]
     cp -a "$luci/staging/." "$root/"
     # base-files: /lib/functions.sh and its helpers.
     cp -a "$OWRT_SRC/base-files/lib/." "$root/lib/"
+    mkdir -p "$root/lib/config"
+    [ -f "$root/lib/config/uci.sh" ] || owrt_uci_sh > "$root/lib/config/uci.sh"
     # Our feed, as its two packages ship it.
     cp -a "$OWRT_FEED/." "$root/"
     if [ -n "$so" ]; then
@@ -57,14 +60,43 @@ owrt_layout() {  # owrt_layout VERSION ROOT [PLUGIN_SO]
     ln -sfn /host/usr/lib64 "$root/lib64"
     ln -sfn /tmp "$root/var"
     ln -sf /host/usr/bin/busybox "$root/bin/busybox"
-    local applet
-    while read -r applet; do
-        [ -e "$root/bin/$applet" ] || [ -e "$root/sbin/$applet" ] || [ -e "$root/usr/bin/$applet" ] ||
-            [ -e "$root/usr/sbin/$applet" ] || ln -s busybox "$root/bin/$applet"
-    done < <(busybox --list)
+    local applet name
+    while read -r applet; do  # bin/ash, usr/bin/env, ... where OpenWrt's busybox puts them
+        name=${applet##*/}
+        [ -e "$root/bin/$name" ] || [ -e "$root/sbin/$name" ] || [ -e "$root/usr/bin/$name" ] ||
+            [ -e "$root/usr/sbin/$name" ] || ln -s /bin/busybox "$root/$applet"
+    done < <(busybox --list-full)
+    ln -sfn ash "$root/bin/sh"
     printf 'root:x:0:0:root:/root:/bin/ash\nnobody:*:65534:65534:nobody:/var:/bin/false\n' > "$root/etc/passwd"
     printf 'root::0:99999:7:::\nnobody:*:0:0:99999:7:::\n' > "$root/etc/shadow"
     printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+}
+
+# OpenWrt's /lib/config/uci.sh (openwrt/openwrt package/system/uci/files/lib/config/uci.sh) is
+# not among the sources (base-files/ has functions.sh, which sources it): a stand-in with the one
+# function the init scripts reach through functions.sh's config_load. Like upstream's, it
+# evaluates the real uci's `export` with functions.sh's config/option/list. A copy of upstream's
+# file in base-files/lib/config/ takes its place.
+owrt_uci_sh() {
+    cat <<'SH'
+# Stand-in written by tests/openwrt/userland/root.sh: uci_load only.
+uci_load() {
+	local DATA RET VAR
+	_C=0
+	if [ -z "$CONFIG_APPEND" ]; then
+		for VAR in $CONFIG_LIST_STATE; do
+			export ${NO_EXPORT:+-n} CONFIG_${VAR}= CONFIG_${VAR}_LENGTH=
+		done
+		export ${NO_EXPORT:+-n} CONFIG_LIST_STATE= CONFIG_SECTIONS= CONFIG_NUM_SECTIONS=0 CONFIG_SECTION=
+	fi
+	DATA="$(/sbin/uci ${UCI_CONFIG_DIR:+-c $UCI_CONFIG_DIR} ${LOAD_STATE:+-P /var/state} -S -n export "$1" 2>/dev/null)"
+	RET=$?
+	[ "$RET" != 0 ] || [ -z "$DATA" ] || eval "$DATA"
+	unset DATA
+	${CONFIG_SECTION:+config_cb}
+	return "$RET"
+}
+SH
 }
 
 owrt_chroot() {  # owrt_chroot ROOT CMD...
@@ -80,6 +112,8 @@ owrt_chroot() {  # owrt_chroot ROOT CMD...
         mount --rbind /proc "$R/proc"
         mount --rbind /sys "$R/sys"
         mount -t tmpfs -o mode=1777 tmpfs "$R/tmp"
+        # What /etc/init.d/boot makes on a router (/var is /tmp).
+        mkdir -p "$R"/tmp/run "$R"/tmp/log "$R"/tmp/lock "$R"/tmp/state "$R"/tmp/tmp "$R"/tmp/.uci
         exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin:/host/usr/sbin:/host/usr/bin HOME=/root \
             TERM=dumb LANG=C chroot "$R" "$@"' owrt_chroot "$root" "$@"
 }
@@ -88,5 +122,5 @@ owrt_first_boot() {  # owrt_first_boot ROOT: /etc/uci-defaults/*, kept only if i
     # shellcheck disable=SC2016
     owrt_chroot "$1" /bin/sh -c '
         cd /etc/uci-defaults 2>/dev/null || exit 0
-        for f in *; do [ -f "$f" ] || continue; ( . "./$f" ) && rm -f "$f"; done; true'
+        for f in *; do [ -f "$f" ] || continue; ( . "./$f" ) > /dev/null && rm -f "$f"; done; true'
 }
