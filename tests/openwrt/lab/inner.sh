@@ -20,8 +20,8 @@ mkdir -p "$R/tmp/run/ubus" "$R/tmp/lock"
 ip link set lo up
 
 in_root() {
-    chroot "$R" /bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin:/host/usr/sbin:/host/usr/bin \
-        HOME=/root LANG=C "$@"
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin:/host/usr/sbin:/host/usr/bin HOME=/root LANG=C \
+        chroot "$R" "$@"
 }
 in_root ubusd > "$RUN/ubusd.log" 2>&1 &
 for _ in $(seq 100); do [ -S "$R/tmp/run/ubus/ubus.sock" ] && break; sleep 0.05; done

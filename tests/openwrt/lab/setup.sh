@@ -12,7 +12,9 @@
 set -euo pipefail
 VERSION=${1:?usage: setup.sh VERSION [SCREENSHOT.png]}
 source "$(dirname "$0")/../../lib/netns.sh"
+source "$(dirname "$0")/../../lib/collectd.sh"
 source "$(dirname "$0")/lab.sh"
+source "$(dirname "$0")/../userland/generators.sh"
 [ -f "$BUILD_DIR/plugin/conntrack_nft.so" ] || { echo "FAIL: $BUILD_DIR/plugin/conntrack_nft.so not built"; exit 1; }
 
 
@@ -29,5 +31,29 @@ if [ "$VERSION" = master-2026-06+pluginUtil ]; then
 fi
 lab_start "$VERSION"
 lab_node "$LAB_HERE/setup.mjs" "$OWRT_REPO" "$LAB_ROOT/etc/config/luci_statistics" ${2:+"$2"} || FAILED=1
+
+# What LuCI saved, through LuCI's real generator (stat-genconfig, as its init script runs it on
+# the router), into Debian's collectd with the plugin: the block holds the choices made in the
+# browser, and collectd accepts it.
+owrt_stat_genconfig "$LAB_ROOT" > "$TMP/genconfig.conf"
+owrt_plugin_block "$TMP/genconfig.conf" > "$TMP/block.conf"
+for line in 'Table "lab_stats"' 'Family "inet"' 'Priority "-150"' 'RuleShape "classic"' 'Protocol "icmp"' \
+            'Hook "prerouting"' 'ReportBytes true' 'OwnerFlag false' 'SampleCounter "\*_fwd_\*"'; do
+    grep -q "^[[:space:]]*$line\$" "$TMP/block.conf" && pass "stat-genconfig wrote $line" ||
+        { fail "stat-genconfig did not write $line"; cat "$TMP/block.conf"; }
+done
+# collectd -t does not run the plugin's checks (a bad block stops only the plugin, at init):
+# run the daemon with it in a namespace and find the table the browser asked for.
+grep -v '^LoadPlugin conntrack_nft$' "$TMP/block.conf" | write_conf "$TMP/collectd.conf"
+ns_add RUNNER collectd
+start_collectd "$RUNNER" "$TMP/collectd.conf"
+chosen_table() { grep -q icmp_conntrack_prerouting_new <<< "$(in_ns "$RUNNER" nft list counters table inet lab_stats 2>/dev/null)"; }
+if wait_for 15 chosen_table; then
+    pass "collectd with the generated block counts in table inet lab_stats (icmp, prerouting: as chosen)"
+else
+    fail "no table inet lab_stats with icmp at prerouting"; cat "$TMP/collectd.log"
+fi
+assert_eq 0 "$(log_count 'conntrack_nft plugin:.*rror')" "error lines in collectd's log"
+stop_collectd TERM
 echo "lab time for LuCI $VERSION (build excluded): $(awk -v a="$LAB_T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
 finish
