@@ -44,9 +44,20 @@ try {
 	const titles = await page.$$eval('.cbi-tabmenu li[data-tab] a', (as) => as.map((a) => a.textContent.trim()));
 	check(titles.includes('Conntrack counters (nftables)') && titles.includes('Conntrack health'), `tab titles: ${titles.join(', ')}`);
 
+	// What graphs.sh recorded: tcp and udp at input, forward and output, with bytes and sampling:
+	// per hook and protocol one packets, one bytes and one peak/low graph. Conntrack health: fill
+	// and drops in the overview, entries, table size, lookups and flowtables in the details; per
+	// CPU drops (overview) and lookups (details). With several instances LuCI adds an Overview tab
+	// (every instance's overview graphs) to one tab per instance (all its graphs).
+	const cpus = +process.env.EXPECT_CPUS;
+	const expected = { nftables: 3 * 2 * 3, conntrack_nft: (2 + cpus) + 6 + 2 * cpus };
 	for (const plugin of ['nftables', 'conntrack_nft']) {
 		const graphs = await graphsOf(plugin);
-		check(graphs.length >= 2, `${plugin}: ${graphs.length} graphs drawn`);
+		check(graphs.length === expected[plugin], `${plugin}: ${graphs.length} graphs drawn`, `expected ${expected[plugin]}`);
+		if (plugin == 'conntrack_nft') {
+			const tabs = [...new Set(graphs.map((g) => g.tab))];
+			check(tabs.filter((t) => /cpu\d+$/.test(t)).length === cpus && tabs.some((t) => /Overview/.test(t)), `conntrack_nft: one tab per CPU (${tabs.join(', ')})`);
+		}
 		check(graphs.every((g) => g.w > 300 && g.h > 100 && g.png.startsWith('iVBORw0KGgo')),
 			`${plugin}: every graph is a PNG the browser decoded (${graphs.map((g) => `${g.w}x${g.h}`).join(' ')})`);
 		if (out) {

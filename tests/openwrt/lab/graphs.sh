@@ -34,6 +34,7 @@ INTERVAL=1 write_conf "$TMP/collectd.conf" rrdtool <<CONF
 <Plugin conntrack_nft>
   ReportBytes true
   SampleInterval 0.25
+  PerCPU true
 </Plugin>
 CONF
 start_collectd "$ROUTER" "$TMP/collectd.conf"
@@ -66,7 +67,9 @@ assert_eq 1 "$(total "$D/packets-tcp_conntrack_fwd_invalid.rrd")" "tcp invalid p
 assert_ge 400 "$(total "$D/packets-tcp_conntrack_fwd_established.rrd")" "tcp established packets in the RRD (stream)"
 [ -f "$RRD/router/conntrack_nft/percent-used.rrd" ] && pass "conntrack health RRD files" || fail "no conntrack_nft RRD files"
 
-lab_node "$LAB_HERE/graphs.mjs" ${OUT:+"$OUT"} || FAILED=1
+CPUS=$(find "$RRD/router" -maxdepth 1 -name 'conntrack_nft-cpu*' | wc -l)
+assert_ge 1 "$CPUS" "per-CPU RRD directories (PerCPU true)"
+EXPECT_CPUS=$CPUS lab_node "$LAB_HERE/graphs.mjs" ${OUT:+"$OUT"} || FAILED=1
 stop_collectd TERM
 echo "lab time for LuCI $VERSION graphs (build excluded): $(awk -v a="$LAB_T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
 finish

@@ -18,11 +18,15 @@ const files = path.join(root, 'openwrt-feed/collectd-mod-conntrack-nft/files');
 const configCpp = fs.readFileSync(path.join(root, 'plugin/plugin_config.cpp'), 'utf8');
 const kKeys = /kKeys\s*=\s*((?:\s*"[^"]*")+)\s*;/.exec(configCpp);
 const accepted = [...kKeys[1].matchAll(/"([^"]*)"/g)].map((m) => m[1]).join('').split(',').map((k) => k.trim()).filter(Boolean);
-const docs = {};
+// docs/configuration.md's option table: | `Key` | default | accepted values | meaning |
+const docs = {}, acceptedValues = {};
+const ticks = (cell) => [...cell.matchAll(/`([^`]*)`/g)].map((t) => t[1].replace(/^"(.*)"$/, '$1'));
 for (const line of fs.readFileSync(path.join(root, 'docs/configuration.md'), 'utf8').split('\n')) {
 	const m = /^\| `(\w+)` \| ([^|]*) \| ([^|]*) \|/.exec(line);
-	if (m)
-		docs[m[1]] = [...m[2].matchAll(/`([^`]*)`/g)].map((t) => t[1].replace(/^"(.*)"$/, '$1'));
+	if (m) {
+		docs[m[1]] = ticks(m[2]);
+		acceptedValues[m[1]] = ticks(m[3]);
+	}
 }
 // stat-genconfig writes a list option's values under the singular key (Protocols -> Protocol).
 const legend = JSON.parse(fs.readFileSync(path.join(files, 'usr/share/luci/statistics/plugins/conntrack_nft.json'), 'utf8')).legend;
@@ -116,6 +120,13 @@ try {
 		const want = expectedDefault(o);
 		const have = Array.isArray(want) ? [].concat(shown[o] ?? []) : shown[o];
 		check(same(norm(o, have), norm(o, want)), `${o} shows the plugin's default ${JSON.stringify(want)}`, `shows ${JSON.stringify(have)}`);
+	}
+	// The choices offered are the values the plugin accepts.
+	for (const o of ['Family', 'RuleShape', 'Protocols', 'Hooks', 'States']) {
+		const offered = await page.$$eval(`${field(o)} select option, ${field(o)} li[data-value]`,
+			(els) => els.map((e) => (e.tagName == 'OPTION' ? e.value : e.getAttribute('data-value'))).filter((v) => v !== ''));
+		check(same([...offered].sort(), [...acceptedValues[keyOf(o)]].sort()), `${o} offers ${offered.join(', ')}`,
+			`the plugin accepts ${acceptedValues[keyOf(o)].join(', ')}`);
 	}
 	if (shot) {
 		// After the dialog's fade-in.

@@ -59,11 +59,18 @@ return baseclass.extend({
 	title: _('Conntrack health'),
 
 	rrdargs: function(graph, host, plugin, plugin_instance, dtype) {
-		/* conntrack_nft-cpu<N>: one CPU's statistics. */
-		if (plugin_instance) {
-			var ops = present(graph, host, plugin, plugin_instance, 'operations', DROPS.concat(LOOKUPS));
-			return [ operationsGraph('%H: Conntrack statistics of %pi', ops, false) ];
-		}
+		/*
+		 * conntrack_nft-cpu<N>: one CPU's drops in the overview, its lookups in the details. LuCI
+		 * gives an instance a tab of its own only if it has detail graphs, and shows its overview
+		 * graphs on the Overview tab: without a detail graph the per-CPU graphs never show.
+		 */
+		if (plugin_instance)
+			return ordered([
+				operationsGraph('%H: Conntrack drops and failures on %pi',
+					present(graph, host, plugin, plugin_instance, 'operations', DROPS), false),
+				operationsGraph('%H: Conntrack lookups and inserts on %pi',
+					present(graph, host, plugin, plugin_instance, 'operations', LOOKUPS), true)
+			].filter(function(g) { return g.data.instances.operations.length; }));
 
 		var graphs = [];
 
