@@ -63,10 +63,10 @@ try {
 		if (out) {
 			graphs.forEach((g, i) => fs.writeFileSync(path.join(out, `graph-${plugin}-${String(i + 1).padStart(2, '0')}.png`), Buffer.from(g.png, 'base64')));
 			{
-				// A clip of the viewport (already tall enough), which does not resize the window.
+				// The top of the page, a clip of the viewport (already tall enough): no window resize.
 				const box = await (await page.$('#view')).boundingBox();
 				await page.screenshot({ path: path.join(out, `graphs-${plugin}.png`), captureBeyondViewport: false,
-					clip: { x: box.x, y: 0, width: box.width, height: Math.min(4000, box.y + box.height) } });
+					clip: { x: box.x, y: 0, width: box.width, height: Math.min(1300, box.y + box.height) } });
 			}
 		}
 	}

@@ -14,6 +14,7 @@ source "$(dirname "$0")/lab.sh"
 
 topology
 start_tcp_server "$SERVER" 5001
+start_tcp_server "$ROUTER" 5002
 # The graphs show the last minute (LuCI's time span choice, set as a user does in
 # Statistics > Setup > RRDTool), of a host named "router" (the collectd below).
 lab_prepare() {
@@ -42,9 +43,12 @@ ID=router/nftables-conntrack_stats
 wait_reads "$ID/packets-udp_conntrack_fwd_new" 1 || { fail "no values from the plugin"; cat "$TMP/collectd.log"; exit 1; }
 
 # The known pattern through the router: quiet, a steady TCP stream of 40 writes a second for
-# 12 s, then M new UDP flows spread over 6 s, K TCP connections and one invalid segment, quiet.
-K=30 M=240
+# 12 s, then M new UDP flows spread over 6 s, K TCP connections and one invalid segment, quiet;
+# to the router itself, KI TCP connections and MI UDP datagrams (input).
+K=30 M=240 KI=12 MI=20
 sleep 4
+in_ns "$CLIENT" $TRAFFIC tcp-connect "$ROUTER_IP" 5002 "$KI" > /dev/null
+in_ns "$CLIENT" $TRAFFIC udp-send "$ROUTER_IP" 30000 "$MI" > /dev/null
 in_ns "$CLIENT" $TRAFFIC tcp-stream "$SERVER_IP" 5001 12 40 > /dev/null
 in_ns "$CLIENT" $TRAFFIC udp-burst "$SERVER_IP" 20000 "$M" 6 > /dev/null
 in_ns "$CLIENT" $TRAFFIC tcp-connect "$SERVER_IP" 5001 "$K" > /dev/null
@@ -64,6 +68,8 @@ D="$RRD/router/nftables-conntrack_stats"
 assert_eq "$M" "$(total "$D/packets-udp_conntrack_fwd_new.rrd")" "udp new packets in the RRD (flows sent)"
 assert_eq "$((K + 1))" "$(total "$D/packets-tcp_conntrack_fwd_new.rrd")" "tcp new packets in the RRD (connections + the stream's SYN)"
 assert_eq 1 "$(total "$D/packets-tcp_conntrack_fwd_invalid.rrd")" "tcp invalid packets in the RRD"
+assert_eq "$KI" "$(total "$D/packets-tcp_conntrack_input_new.rrd")" "tcp new packets at input in the RRD (connections to the router)"
+assert_eq "$MI" "$(total "$D/packets-udp_conntrack_input_new.rrd")" "udp new packets at input in the RRD (datagrams to the router)"
 assert_ge 400 "$(total "$D/packets-tcp_conntrack_fwd_established.rrd")" "tcp established packets in the RRD (stream)"
 [ -f "$RRD/router/conntrack_nft/percent-used.rrd" ] && pass "conntrack health RRD files" || fail "no conntrack_nft RRD files"
 

@@ -133,7 +133,14 @@ try {
 		await until('the dialog to be drawn', () => page.evaluate(() =>
 			getComputedStyle(document.querySelector('#modal_overlay')).opacity === '1' &&
 			getComputedStyle(document.querySelector('.modal')).opacity === '1'));
+		// Tall enough for the whole dialog (it scrolls inside a window-high overlay), then back.
+		await page.setViewport({ width: 1100, height: 2000 });
+		await until('the dialog to be laid out again', () => page.evaluate(() =>
+			new Promise((r) => requestAnimationFrame(() => r(true)))));
 		await (await page.$('.modal')).screenshot({ path: shot });
+		await page.setViewport({ width: 1280, height: 900 });
+		await until('the dialog to be laid out again', () => page.evaluate(() =>
+			new Promise((r) => requestAnimationFrame(() => r(true)))));
 	}
 
 	// Bad input is rejected, with the reason shown.
