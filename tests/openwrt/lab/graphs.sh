@@ -43,19 +43,19 @@ ID=router/nftables-conntrack_stats
 wait_reads "$ID/packets-udp_conntrack_fwd_new" 1 || { fail "no values from the plugin"; cat "$TMP/collectd.log"; exit 1; }
 
 # The known pattern through the router: quiet, a steady TCP stream of 40 writes a second for
-# 12 s, then M new UDP flows spread over 6 s, K TCP connections and one invalid segment, quiet;
+# 8 s, then M new UDP flows spread over 4 s, K TCP connections and one invalid segment, quiet;
 # to the router itself, KI TCP connections and MI UDP datagrams (input).
-K=30 M=240 KI=12 MI=20
-sleep 4
+K=30 M=160 KI=12 MI=20
+sleep 2
 in_ns "$CLIENT" $TRAFFIC tcp-connect "$ROUTER_IP" 5002 "$KI" > /dev/null
 in_ns "$CLIENT" $TRAFFIC udp-send "$ROUTER_IP" 30000 "$MI" > /dev/null
-in_ns "$CLIENT" $TRAFFIC tcp-stream "$SERVER_IP" 5001 12 40 > /dev/null
-in_ns "$CLIENT" $TRAFFIC udp-burst "$SERVER_IP" 20000 "$M" 6 > /dev/null
+in_ns "$CLIENT" $TRAFFIC tcp-stream "$SERVER_IP" 5001 8 40 > /dev/null
+in_ns "$CLIENT" $TRAFFIC udp-burst "$SERVER_IP" 20000 "$M" 4 > /dev/null
 in_ns "$CLIENT" $TRAFFIC tcp-connect "$SERVER_IP" 5001 "$K" > /dev/null
 in_ns "$CLIENT" $TRAFFIC syn-fin "$CLIENT_IP" "$SERVER_IP" 5001 > /dev/null
-# LuCI draws up to 15 s before now (rrdtool -e NOW-15): wait until the graphs' right edge is 5 s
+# LuCI draws up to 15 s before now (rrdtool -e NOW-15): wait until the graphs' right edge is 3 s
 # of quiet past the pattern.
-DRAWABLE=$(( $(date +%s) + 20 ))
+DRAWABLE=$(( $(date +%s) + 18 ))
 wait_reads "$ID/packets-udp_conntrack_fwd_new" 2
 wait_for 30 sh -c "[ \$(date +%s) -ge $DRAWABLE ]"
 
@@ -70,7 +70,7 @@ assert_eq "$((K + 1))" "$(total "$D/packets-tcp_conntrack_fwd_new.rrd")" "tcp ne
 assert_eq 1 "$(total "$D/packets-tcp_conntrack_fwd_invalid.rrd")" "tcp invalid packets in the RRD"
 assert_eq "$KI" "$(total "$D/packets-tcp_conntrack_input_new.rrd")" "tcp new packets at input in the RRD (connections to the router)"
 assert_eq "$MI" "$(total "$D/packets-udp_conntrack_input_new.rrd")" "udp new packets at input in the RRD (datagrams to the router)"
-assert_ge 400 "$(total "$D/packets-tcp_conntrack_fwd_established.rrd")" "tcp established packets in the RRD (stream)"
+assert_ge 300 "$(total "$D/packets-tcp_conntrack_fwd_established.rrd")" "tcp established packets in the RRD (stream)"
 [ -f "$RRD/router/conntrack_nft/percent-used.rrd" ] && pass "conntrack health RRD files" || fail "no conntrack_nft RRD files"
 
 CPUS=$(find "$RRD/router" -maxdepth 1 -name 'conntrack_nft-cpu*' | wc -l)
