@@ -31,6 +31,9 @@ RRD="$LAB_RUN/tmp/rrd"
 INTERVAL=1 write_conf "$TMP/collectd.conf" rrdtool <<CONF
 <Plugin rrdtool>
   DataDir "$RRD"
+  # A read late by more than 2 intervals (the default heartbeat) on a busy machine would leave
+  # a gap, and packets missing from the totals below.
+  HeartBeat 10
 </Plugin>
 <Plugin conntrack_nft>
   ReportBytes true

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The OpenWrt lab: OpenWrt's real userland (ubusd, rpcd with its file and ucode plugins, uhttpd
 # with LuCI's ucode handler, cgi-io) serving one LuCI version with this repository's feed
 # installed, in an OpenWrt root (tests/openwrt/userland/root.sh) run in namespaces the test
