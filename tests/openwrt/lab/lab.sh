@@ -4,7 +4,7 @@
 # installed, in an OpenWrt root (tests/openwrt/userland/root.sh) run in namespaces the test
 # makes: a network namespace from netns.sh (so the sweep fixture also ends a killed test's lab)
 # and, inside it, a mount and a PID namespace (inner.sh). Source after tests/lib/netns.sh.
-#   lab_start VERSION [NETNS]  -> LAB_NS, LAB_ROOT (the lab's / on the host), LAB_RUN (logs;
+#   lab_start VERSION          -> LAB_NS, LAB_ROOT (the lab's / on the host), LAB_RUN (logs;
 #                                 LAB_RUN/tmp is the lab's /tmp, /tmp/rrd its RRD files)
 #   lab_node SCRIPT ARGS...       runs a browser script (Node, puppeteer-core) in LAB_NS
 LAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,12 +36,11 @@ lab_npm() {
     exec 8>&-
 }
 
-# lab_start VERSION [NETNS]: lays out the root, starts the lab in NETNS (default: a new one),
-# waits until LuCI answers. The userland build (cached) is not part of the lab's time.
+# lab_start VERSION: lays out the root, starts the lab in a network namespace of its own, waits
+# until LuCI answers. The userland build (cached) is not part of the lab's time (LAB_T0).
 lab_start() {
     local v=$1 hash t0
-    owrt_userland > "$TMP/userland.log" 2>&1 ||
-        { tail -n 40 "$TMP/userland.log"; echo "FAIL: the OpenWrt userland did not build"; exit 1; }
+    owrt_userland || { echo "FAIL: the OpenWrt userland did not build"; exit 1; }
     lab_npm
     t0=$(date +%s.%N)
     LAB_T0=$t0
@@ -79,7 +78,7 @@ lab_start() {
     # A test's own additions to the root (a function it defines).
     if declare -F lab_prepare > /dev/null; then lab_prepare "$LAB_ROOT"; fi
 
-    if [ -n "${2:-}" ]; then LAB_NS=$2; else ns_add LAB_NS lab; fi
+    ns_add LAB_NS lab
     bg ip netns exec "$LAB_NS" unshare --mount --pid --fork --kill-child=SIGKILL \
         bash "$LAB_HERE/inner.sh" "$LAB_RUN" "$LAB_ROOT" > "$LAB_RUN/lab.log" 2>&1
     if ! wait_for 30 lab_answers; then
