@@ -23,10 +23,19 @@ in_root() {
     env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin:/host/usr/sbin:/host/usr/bin HOME=/root LANG=C \
         chroot "$R" "$@"
 }
+# Each daemon once the one before answers: the socket file exists before ubusd listens on it
+# (rpcd, connecting then, fails and exits), and uhttpd's LuCI needs rpcd's session object.
+answers() {  # answers SECONDS CMD...: waits until CMD succeeds in the root
+    local deadline=$(( $(date +%s) + $1 )); shift
+    until in_root "$@" > /dev/null 2>&1; do
+        [ "$(date +%s)" -lt "$deadline" ] || { echo "lab: no answer to $*" >&2; exit 1; }
+        sleep 0.05
+    done
+}
 in_root ubusd > "$RUN/ubusd.log" 2>&1 &
-for _ in $(seq 100); do [ -S "$R/tmp/run/ubus/ubus.sock" ] && break; sleep 0.05; done
-[ -S "$R/tmp/run/ubus/ubus.sock" ] || { echo "lab: ubusd did not create its socket" >&2; exit 1; }
+answers 15 ubus list
 in_root rpcd -t 30 > "$RUN/rpcd.log" 2>&1 &
+answers 15 ubus list session
 # uhttpd as OpenWrt's init script starts it for LuCI (ucode handler at /cgi-bin/luci).
 in_root uhttpd -f -h /www -r OpenWrt -x /cgi-bin -u /ubus -t 60 -T 30 -k 20 -A 1 -n 3 \
     -N 100 -R -p 127.0.0.1:80 -o /cgi-bin/luci -O /usr/share/ucode/luci/uhttpd.uc \

@@ -79,18 +79,15 @@ async function toggleFlag(o) {
 	await page.$eval(`${field(o)} input[type="checkbox"]`, (el) => el.click());
 }
 async function pickInDropdown(o, value) {
-	const item = `${field(o)} li[data-value="${value}"]`;
-	await page.click(field(o));
-	await page.waitForSelector(`${field(o)}[open] li[data-value="${value}"]`, { visible: true });
-	// The list is still being placed while it opens (not clickable yet, or moving): click until
-	// the item is selected.
-	await until(`${o}: ${value} selected`, async () => {
-		if (!(await page.$(`${item}[selected]`)))
-			await page.click(item).catch(() => null);
-		return page.$(`${item}[selected]`);
-	}, 5000);
-	await page.click('.modal h4');  // a click elsewhere closes the dropdown
-	await page.waitForSelector(`${field(o)}[open]`, { hidden: true });
+	// Clicks on the elements themselves (not at screen coordinates, which move while the list
+	// opens): the dropdown opens on a click, an item in the open list toggles on one.
+	const dd = field(o), item = `${dd} ul.dropdown li[data-value="${value}"]`;
+	await page.$eval(dd, (el) => el.click());
+	await page.waitForSelector(`${dd}[open] ul.dropdown li[data-value="${value}"]`);
+	await page.$eval(item, (el) => el.click());
+	await page.waitForSelector(`${item}[selected]`, { timeout: 5000 });
+	await page.$eval(`${dd} > span.open`, (el) => el.click());
+	await page.waitForSelector(`${dd}[open]`, { hidden: true, timeout: 5000 });
 }
 
 try {
