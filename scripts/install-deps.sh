@@ -23,6 +23,9 @@ packages=(
     # The OpenWrt userland built from upstream (tests/openwrt/userland): json-c for libubox and
     # ucode; busybox is OpenWrt's shell and tools in the lab's root
     libjson-c-dev busybox
+    # OpenWrt lab: the real LuCI in a real browser (puppeteer-core drives Debian's chromium), and
+    # the graphs collectd's rrdtool plugin writes, drawn by rrdtool through LuCI
+    chromium rrdtool librrd8 fonts-dejavu-core
 )
 # collectd's upstream source, for building against a collectd tree as OpenWrt does.
 source_cache=/var/cache/conntrack-nft

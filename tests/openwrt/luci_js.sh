@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The LuCI files of openwrt-feed/: ESLint with LuCI's globals, then loaded in Node with stand-ins
-# of LuCI's form API and rrdtool (luci/check_luci.mjs) and checked against the plugin's keys,
-# its documented defaults, and the graphs they must draw. ESLint comes from npm, pinned by
-# luci/package-lock.json and installed with npm ci into the build tree.
+# The LuCI files of openwrt-feed/: ESLint with LuCI's globals. ESLint comes from npm, pinned by
+# luci/package-lock.json and installed with npm ci into the build tree. What the files do is
+# tested in the real LuCI of each release (tests/openwrt/lab: the settings page against the
+# plugin's keys and documented defaults, the graphs from real RRD files).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -17,12 +17,15 @@ command -v npm > /dev/null || skip "needs npm"
 
 NPM_DIR="$BUILD_DIR/openwrt/luci-npm"
 mkdir -p "$NPM_DIR"
-# Reinstall only when the lock file changed.
+# Reinstall only when the lock file changed; one install at a time (the lab tests share it).
+exec 8> "$NPM_DIR/.lock"
+flock 8
 if ! cmp -s "$HERE/luci/package-lock.json" "$NPM_DIR/package-lock.json" || [ ! -x "$NPM_DIR/node_modules/.bin/eslint" ]; then
     cp "$HERE/luci/package.json" "$HERE/luci/package-lock.json" "$NPM_DIR/"
-    (cd "$NPM_DIR" && npm ci --no-audit --no-fund --loglevel=error) ||
+    (cd "$NPM_DIR" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) ||
         { echo "FAIL: npm ci in $NPM_DIR (is the npm registry reachable?)"; exit 1; }
 fi
+exec 8>&-
 
 cd "$ROOT"
 js=$(find openwrt-feed -path '*/luci-static/*' -name '*.js' | sort)
@@ -30,4 +33,3 @@ js=$(find openwrt-feed -path '*/luci-static/*' -name '*.js' | sort)
 echo "eslint: $(echo $js)"
 "$NPM_DIR/node_modules/.bin/eslint" --max-warnings 0 -c tests/openwrt/luci/eslint.config.mjs $js
 echo "ok: eslint"
-node "$HERE/luci/check_luci.mjs" "$ROOT"

@@ -59,11 +59,18 @@ return baseclass.extend({
 	title: _('Conntrack health'),
 
 	rrdargs: function(graph, host, plugin, plugin_instance, dtype) {
-		/* conntrack_nft-cpu<N>: one CPU's statistics. */
-		if (plugin_instance) {
-			var ops = present(graph, host, plugin, plugin_instance, 'operations', DROPS.concat(LOOKUPS));
-			return [ operationsGraph('%H: Conntrack statistics of %pi', ops, false) ];
-		}
+		/*
+		 * conntrack_nft-cpu<N>: one CPU's drops in the overview, its lookups in the details. LuCI
+		 * gives an instance a tab of its own only if it has detail graphs, and shows its overview
+		 * graphs on the Overview tab: without a detail graph the per-CPU graphs never show.
+		 */
+		if (plugin_instance)
+			return ordered([
+				operationsGraph('%H: Conntrack drops and failures on %pi',
+					present(graph, host, plugin, plugin_instance, 'operations', DROPS), false),
+				operationsGraph('%H: Conntrack lookups and inserts on %pi',
+					present(graph, host, plugin, plugin_instance, 'operations', LOOKUPS), true)
+			].filter(function(g) { return g.data.instances.operations.length; }));
 
 		var graphs = [];
 
@@ -85,8 +92,9 @@ return baseclass.extend({
 		if (drops.length)
 			graphs.push(operationsGraph('%H: Conntrack drops and failures', drops, false));
 
-		var entries = present(graph, host, plugin, '', 'conntrack', [ 'entries', 'max' ]);
-		if (entries.length)
+		/* Entries and the maximum apart: on one axis, 262,144 flattens a few hundred entries to 0
+		 * (the fill graph above relates the two). */
+		if (present(graph, host, plugin, '', 'conntrack', [ 'entries' ]).length)
 			graphs.push({
 				title: '%H: Tracked connections',
 				vlabel: 'Connections',
@@ -95,11 +103,22 @@ return baseclass.extend({
 				detail: true,
 				data: {
 					types: [ 'conntrack' ],
-					instances: { conntrack: entries },
-					options: {
-						conntrack_entries: { title: 'Entries', color: '1c7c2c' },
-						conntrack_max: { title: 'Maximum', color: 'e00000', noarea: true, overlay: true }
-					}
+					instances: { conntrack: [ 'entries' ] },
+					options: { conntrack_entries: { title: 'Entries', color: '1c7c2c' } }
+				}
+			});
+
+		if (present(graph, host, plugin, '', 'conntrack', [ 'max' ]).length)
+			graphs.push({
+				title: '%H: Conntrack table size (net.netfilter.nf_conntrack_max)',
+				vlabel: 'Connections',
+				number_format: '%5.0lf%s',
+				y_min: '0',
+				detail: true,
+				data: {
+					types: [ 'conntrack' ],
+					instances: { conntrack: [ 'max' ] },
+					options: { conntrack_max: { title: 'Maximum', color: 'e00000', noarea: true } }
 				}
 			});
 

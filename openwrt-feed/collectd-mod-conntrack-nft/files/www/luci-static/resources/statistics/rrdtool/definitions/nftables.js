@@ -11,16 +11,19 @@
 
 var HOOKS = [ 'prerouting', 'input', 'fwd', 'output', 'postrouting' ];
 var HOOK_TITLES = { prerouting: 'prerouting', input: 'input', fwd: 'forward', output: 'output', postrouting: 'postrouting' };
-var STATES = [ 'new', 'established', 'related', 'untracked', 'invalid' ];
+var PROTOCOLS = [ 'tcp', 'udp', 'icmp', 'icmpv6' ];
+/*
+ * LuCI's renderer (statistics/rrdtool.js) draws sources by ascending weight and stacks each on
+ * the ones after it: the last is the bottom of the stack. So established, the bulk, is last of
+ * the stacked states (the bottom), and invalid, a line not stacked, is drawn after every area.
+ * (A weight of 0 would mean "none": they start at 1.)
+ */
+var WEIGHT = { new: 1, related: 2, untracked: 3, established: 4, invalid: 9 };
 var COUNTER = /^(\w+?)_conntrack_(prerouting|input|fwd|output|postrouting)_(new|established|related|invalid|untracked)$/;
 
-/* One hue per state; tcp darker, udp lighter, icmp/icmpv6 in between. Invalid is red. */
+/* One colour per state, the same in every graph; invalid is red. */
 var STATE_COLORS = {
-	new:         { tcp: '1f4e9e', udp: '6f9fe6', other: '3f74c6' },
-	established: { tcp: '1c7c2c', udp: '74c476', other: '41a04f' },
-	related:     { tcp: '7a4fa0', udp: 'b79ad6', other: '9a73bd' },
-	untracked:   { tcp: '666666', udp: 'aaaaaa', other: '888888' },
-	invalid:     { tcp: 'e00000', udp: 'ff7f00', other: 'b0006e' }
+	established: '1c7c2c', new: '1f4e9e', related: '7a4fa0', untracked: '888888', invalid: 'e00000'
 };
 
 /*
@@ -36,34 +39,34 @@ function parse(instance) {
 	return m ? { protocol: m[1], hook: m[2], state: m[3] } : null;
 }
 
-function color(c) {
-	var shades = STATE_COLORS[c.state];
-	return shades[c.protocol] || shades.other;
+function order(a, b) {
+	return WEIGHT[parse(a).state] - WEIGHT[parse(b).state];
 }
 
-/* Valid states stacked as areas, in a fixed order; invalid as a bold line on top. */
-function lineOptions(c) {
-	var invalid = (c.state == 'invalid');
-
-	return {
-		title: '%s %s'.format(c.protocol, c.state),
-		color: color(c),
-		overlay: invalid,
-		noarea: invalid,
-		weight: (invalid ? 100 : 0) + STATES.indexOf(c.state) * 10 + (c.protocol == 'tcp' ? 0 : 1)
-	};
-}
-
-function hookGraph(type, hook, instances, opts) {
+/*
+ * One graph per hook and protocol (tcp at forward, udp at forward, ...): a handful of states in
+ * one box, each in its own colour. Valid states stacked as areas (their sum is all the traffic of
+ * that protocol at that hook); invalid as a bold line on top, not stacked, so that a few invalid
+ * packets stand out against a lot of established ones.
+ */
+function stateGraph(type, group, opts) {
 	var options = {}, perType = {};
 
-	instances.forEach(function(i) {
-		options[type + '_' + i] = lineOptions(parse(i));
+	group.instances.sort(order).forEach(function(i) {
+		var c = parse(i), invalid = (c.state == 'invalid');
+		options[type + '_' + i] = {
+			title: c.state,
+			color: STATE_COLORS[c.state],
+			overlay: invalid,
+			noarea: invalid,
+			width: invalid ? 2 : 1,
+			weight: WEIGHT[c.state]
+		};
 	});
-	perType[type] = instances;
+	perType[type] = group.instances;
 
 	return Object.assign({
-		title: '%H: ' + opts.what + ' at ' + HOOK_TITLES[hook] + ' (%pi)',
+		title: '%H: ' + opts.what + ' at ' + HOOK_TITLES[group.hook] + ': ' + group.protocol + ' (%pi)',
 		vlabel: opts.vlabel,
 		number_format: opts.number_format,
 		y_min: '0',
@@ -75,16 +78,29 @@ function hookGraph(type, hook, instances, opts) {
 	}, opts.graph || {});
 }
 
-function byHook(instances) {
-	var hooks = {};
+/* Counters grouped by hook, then protocol, in a fixed order: [{ hook, protocol, instances }]. */
+function groups(instances) {
+	var by = {}, out = [];
 
 	instances.forEach(function(i) {
 		var c = parse(i);
-		if (c)
-			(hooks[c.hook] = hooks[c.hook] || []).push(i);
+		if (c) {
+			var key = c.hook + ' ' + c.protocol;
+			(by[key] = by[key] || { hook: c.hook, protocol: c.protocol, instances: [] }).instances.push(i);
+		}
 	});
 
-	return hooks;
+	HOOKS.forEach(function(hook) {
+		PROTOCOLS.concat(Object.keys(by).map(function(k) { return by[k].protocol; }).filter(function(p) {
+			return PROTOCOLS.indexOf(p) < 0;
+		})).forEach(function(protocol) {
+			var g = by[hook + ' ' + protocol];
+			if (g && out.indexOf(g) < 0)
+				out.push(g);
+		});
+	});
+
+	return out;
 }
 
 return baseclass.extend({
@@ -93,15 +109,13 @@ return baseclass.extend({
 	rrdargs: function(graph, host, plugin, plugin_instance, dtype) {
 		var graphs = [],
 		    types = graph.dataTypes(host, plugin, plugin_instance),
-		    packets = graph.dataInstances(host, plugin, plugin_instance, 'packets'),
-		    hooks = byHook(packets);
+		    packets = graph.dataInstances(host, plugin, plugin_instance, 'packets');
 
-		/* Per hook: packets per second of each protocol and state. */
-		HOOKS.forEach(function(hook) {
-			if (hooks[hook])
-				graphs.push(hookGraph('packets', hook, hooks[hook], {
-					what: 'Conntrack packets', vlabel: 'Packets/s', number_format: '%5.1lf%s'
-				}));
+		/* Per hook and protocol: packets per second of each state. */
+		groups(packets).forEach(function(g) {
+			graphs.push(stateGraph('packets', g, {
+				what: 'Packets', vlabel: 'Packets/s', number_format: '%5.1lf%s'
+			}));
 		});
 
 		/* Counters of a table not made by the plugin (Manage false): one graph, as they come. */
@@ -111,6 +125,7 @@ return baseclass.extend({
 				title: '%H: nftables counters (%pi)',
 				vlabel: 'Packets/s',
 				number_format: '%5.1lf%s',
+				y_min: '0',
 				data: {
 					types: [ 'packets' ],
 					instances: { packets: others },
@@ -118,44 +133,44 @@ return baseclass.extend({
 				}
 			});
 
-		/* Bytes (ReportBytes true), per hook, in the details. */
-		var bytes = byHook(graph.dataInstances(host, plugin, plugin_instance, 'total_bytes'));
-		HOOKS.forEach(function(hook) {
-			if (bytes[hook])
-				graphs.push(hookGraph('total_bytes', hook, bytes[hook], {
-					what: 'Conntrack bytes', vlabel: 'Bytes/s', number_format: '%5.1lf%sB',
-					graph: { detail: true }
-				}));
+		/* Bytes (ReportBytes true), the same way, in the details. */
+		groups(graph.dataInstances(host, plugin, plugin_instance, 'total_bytes')).forEach(function(g) {
+			graphs.push(stateGraph('total_bytes', g, {
+				what: 'Bytes', vlabel: 'Bytes/s', number_format: '%5.1lf%sB', graph: { detail: true }
+			}));
 		});
 
-		/* SampleInterval: highest and lowest per-second rate in each interval, per hook; peaks
-		 * as lines, lows as faint areas below them. */
+		/*
+		 * SampleInterval: per hook, protocol and state, the highest and the lowest per-second rate
+		 * within each interval, in the details: the peak as a line, the low as an area under it,
+		 * in the state's colour. The gap between them is what an interval's average hides.
+		 */
 		if (types.indexOf(SAMPLED_PEAK_TYPE) > -1 || types.indexOf(SAMPLED_LOW_TYPE) > -1) {
-			var peaks = byHook(graph.dataInstances(host, plugin, plugin_instance, SAMPLED_PEAK_TYPE)),
-			    lows = byHook(graph.dataInstances(host, plugin, plugin_instance, SAMPLED_LOW_TYPE));
+			var peaks = graph.dataInstances(host, plugin, plugin_instance, SAMPLED_PEAK_TYPE),
+			    lows = graph.dataInstances(host, plugin, plugin_instance, SAMPLED_LOW_TYPE);
 
-			HOOKS.forEach(function(hook) {
-				var p = peaks[hook] || [], l = lows[hook] || [];
+			groups(peaks.concat(lows.filter(function(i) { return peaks.indexOf(i) < 0; }))).forEach(function(g) {
+				var options = {}, perType = {}, p = [], l = [];
 
-				if (!p.length && !l.length)
-					return;
-
-				var options = {}, perType = {};
+				/* Lows (areas) first, then peaks (lines) over them. */
+				g.instances.sort(order).forEach(function(i) {
+					var c = parse(i);
+					if (lows.indexOf(i) > -1) {
+						l.push(i);
+						options[SAMPLED_LOW_TYPE + '_' + i] = { title: c.state + ' low', color: STATE_COLORS[c.state], overlay: true, weight: WEIGHT[c.state] };
+					}
+					if (peaks.indexOf(i) > -1) {
+						p.push(i);
+						options[SAMPLED_PEAK_TYPE + '_' + i] = { title: c.state + ' peak', color: STATE_COLORS[c.state], noarea: true, overlay: true, width: 2, weight: 10 + WEIGHT[c.state] };
+					}
+				});
 				if (p.length)
 					perType[SAMPLED_PEAK_TYPE] = p;
 				if (l.length)
 					perType[SAMPLED_LOW_TYPE] = l;
-				p.forEach(function(i) {
-					var c = parse(i);
-					options[SAMPLED_PEAK_TYPE + '_' + i] = { title: '%s %s peak'.format(c.protocol, c.state), color: color(c), noarea: true, overlay: true };
-				});
-				l.forEach(function(i) {
-					var c = parse(i);
-					options[SAMPLED_LOW_TYPE + '_' + i] = { title: '%s %s low'.format(c.protocol, c.state), color: color(c), overlay: true };
-				});
 
 				graphs.push({
-					title: '%H: Peak and low packet rates at ' + HOOK_TITLES[hook] + ' (%pi)',
+					title: '%H: Peak and low packet rates at ' + HOOK_TITLES[g.hook] + ': ' + g.protocol + ' (%pi)',
 					vlabel: 'Packets/s',
 					number_format: '%5.1lf%s',
 					y_min: '0',

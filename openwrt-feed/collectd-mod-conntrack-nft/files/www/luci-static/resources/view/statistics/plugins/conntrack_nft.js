@@ -1,7 +1,6 @@
 'use strict';
 'require baseclass';
 'require form';
-'require statistics.pluginUtil as pluginUtil';
 
 /*
  * Settings of the conntrack_nft collectd plugin (Statistics > Setup > Network plugins).
@@ -9,6 +8,11 @@
  * LuCI's config generator writes one singular line per value (Protocol tcp, Protocol udp).
  * Every default is the plugin's own (docs/configuration.md), so an untouched option means
  * the same as no option; tests/openwrt checks this.
+ *
+ * Self-contained on purpose: luci-app-statistics' 'statistics.pluginUtil' helper exists only in
+ * LuCI master after mid-2026, and a plugin view that requires a missing module breaks
+ * Statistics > Setup for every plugin. The view adds its own 'enable' flag, as LuCI's own plugin
+ * views do on 23.05..master; collectd.js ties that flag to the table's Enabled column.
  */
 
 function managed(o) {
@@ -23,7 +27,7 @@ return baseclass.extend({
 	addFormOptions: function(s) {
 		var o;
 
-		pluginUtil.addCommonOptions(s);
+		s.option(form.Flag, 'enable', _('Enable this plugin'));
 
 		o = s.option(form.Flag, 'Manage', _('Create and own the table'),
 			_('Unchecked: read every named counter of an existing table and never change it.'));
