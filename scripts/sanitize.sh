@@ -49,6 +49,8 @@ WRAP
     chmod +x "$wrap/collectd"
     echo "sanitize: ASan+UBSan build took $((SECONDS - start)) s; running the suite"
     local rc=0
+    # The OpenWrt userland (OpenWrt's programs, not ours) is built once, in the main build tree.
+    export OWRT_USERLAND_DIR=${OWRT_USERLAND_DIR:-${BUILD_DIR:-$root/build}/openwrt/userland}
     (cd "$dir" && PATH="$wrap:$PATH" ASAN_OPTIONS="detect_leaks=1:log_path=$logs/test" \
         UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/test-ubsan" \
         ctest --output-on-failure -j "$jobs" -E "$asan_exclude" -LE no_sanitize "$@") || rc=1

@@ -13,7 +13,9 @@ OWRT_REPO=$(cd "$OWRT_HERE/../../.." && pwd)
 source "$OWRT_HERE/commits.sh"
 # The upstream sources (git bundles and tarballs): a user's clone has them beside the repository.
 OWRT_SRC=${OWRT_SRC:-$OWRT_REPO/../shared/openwrt-src}
-OWRT_OUT="$BUILD_DIR/openwrt/userland"
+# OWRT_USERLAND_DIR: another build tree's userland (the sanitizer pass reuses the main one's:
+# OpenWrt's programs are not ours to sanitize).
+OWRT_OUT=${OWRT_USERLAND_DIR:-$BUILD_DIR/openwrt/userland}
 OWRT_FEED="$OWRT_REPO/openwrt-feed/collectd-mod-conntrack-nft/files"
 
 owrt_userland() {

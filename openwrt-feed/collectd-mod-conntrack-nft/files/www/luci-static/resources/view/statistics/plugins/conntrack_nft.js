@@ -109,6 +109,18 @@ return baseclass.extend({
 		o.default = '0';
 		o.depends({ enable: '1', ConntrackStats: '1' });
 
+		o = s.option(form.Flag, 'Notifications', _('Notifications'),
+			_('Send a collectd notification when the router drops or evicts connections, its conntrack table fills past the threshold, the counting table is repaired, or flow offloading hides forward traffic. Enable the Syslog plugin to see them in the System Log.'));
+		o.default = '1';
+		o.depends('enable', '1');
+
+		o = s.option(form.Value, 'FillThreshold', _('Table fill warning (%)'),
+			_('A WARNING when the conntrack table is this full; OKAY again 5 points below.'));
+		o.datatype = 'range(1,100)';
+		o.default = '90';
+		o.placeholder = '90';
+		o.depends({ enable: '1', Notifications: '1', ConntrackStats: '1' });
+
 		/* Whole seconds: LuCI's generator writes them as numbers, which the plugin needs. */
 		o = s.option(form.Value, 'SampleInterval', _('Sample interval'),
 			_('Seconds. Read the counters this often and also report, per interval, the highest and the lowest per-second rate seen. Empty: off.'));
