@@ -53,6 +53,9 @@ cmake -S "$root" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchain-i686-
 cmake --build "$build" -j "$jobs" --target unit_tests plugin_harness_tests ctnft_tool conntrack_nft fuzz_all \
     > "$build/build.log" 2>&1 || { tail -n 60 "$build/build.log"; exit 1; }
 echo "test-i386: 32-bit build took $((SECONDS - start)) s"
+is_i386() { grep -q 'ELF 32-bit LSB.*Intel 80386' <<< "$(file -L "$1")" || { echo "test-i386: FAIL: $1 is not i386: $(file -L "$1")"; exit 1; }; }
+is_i386 "$build/plugin/conntrack_nft.so"
+is_i386 "$build/tests/tools/ctnft"
 
 # The i386 root with Debian's collectd, made once (about a minute) under a lock, in a temporary
 # directory renamed when complete, so that an interrupted run leaves nothing half made.
@@ -73,12 +76,12 @@ make_root() {
     printf '#!/bin/sh\nexit 101\n' > "$tmp/usr/sbin/policy-rc.d"
     chmod +x "$tmp/usr/sbin/policy-rc.d"
     # debootstrap leaves the package lists it used; update them only if that is not enough.
-    if ! unshare --mount --propagation private sh -c '
-            r=$0; shift
+    if ! DEBIAN_FRONTEND=noninteractive unshare --mount --propagation private sh -c '
+            r=$0
             mount -t proc proc "$r/proc" &&
             { chroot "$r" apt-get install -y -qq --no-install-recommends "$@" ||
               { chroot "$r" apt-get update -qq && chroot "$r" apt-get install -y -qq --no-install-recommends "$@"; }; } &&
-            chroot "$r" apt-get clean' "$tmp" $root_packages >> "$log" 2>&1; then
+            chroot "$r" apt-get clean' "$tmp" $root_packages >> "$log" 2>&1 || [ ! -x "$tmp/usr/sbin/collectd" ]; then
         tail -n 30 "$log"
         return 1
     fi
@@ -112,6 +115,7 @@ done
 exec chroot "\$r" /usr/sbin/collectd "\$@"' "$chroot_dir" "\$@"
 WRAP
     chmod +x "$wrap/collectd"
+    is_i386 "$chroot_dir/usr/sbin/collectd"
     "$wrap/collectd" -h > "$wrap/version.txt" 2>&1 || true
     grep -q '^collectd ' "$wrap/version.txt" || { cat "$wrap/version.txt"; echo "test-i386: FAIL: the i386 collectd does not run"; exit 1; }
 fi
