@@ -12,7 +12,7 @@
 #     that sees the test's files, the sources and the build tree at their usual paths; the test's
 #     network namespace is kept (ip netns exec).
 # Run by scripts/test.sh after the main suite, never under the sanitizers. Alone:
-#   sudo scripts/test-i386.sh [ctest arguments, e.g. -R daemon]
+#   sudo scripts/test-i386.sh [ctest arguments; -R daemon replaces the selection below]
 # Environment: I386_BUILD_DIR (default ./build-i386), JOBS (default nproc),
 # CTNFT_REQUIRE_KERNEL_TESTS=1 (CI): what cannot run fails instead of being skipped.
 set -euo pipefail
@@ -60,12 +60,14 @@ is_i386 "$build/tests/tools/ctnft"
 
 # The i386 root with Debian's collectd, made once (about a minute) under a lock, in a temporary
 # directory renamed when complete, so that an interrupted run leaves nothing half made.
+have_root() { [ "$(cat "$chroot_dir/.ctnft-root" 2>/dev/null)" = "$recipe" ]; }
 make_root() {
-    [ "$(cat "$chroot_dir/.ctnft-root" 2>/dev/null)" = "$recipe" ] && return 0
+    have_root && return 0
     mkdir -p "$cache"
-    exec 9> "$cache/i386-root.lock"
-    flock 9
-    [ "$(cat "$chroot_dir/.ctnft-root" 2>/dev/null)" = "$recipe" ] && return 0
+    # Another run may be making it: wait for that one, then look again.
+    { flock 9 && { have_root || debootstrap_root; }; } 9> "$cache/i386-root.lock"
+}
+debootstrap_root() {
     local t=$SECONDS tmp=$chroot_dir.new log=$cache/i386-root.log
     rm -rf "$tmp"
     echo "test-i386: making the i386 root with collectd in $chroot_dir (once per machine)"
