@@ -28,10 +28,11 @@ recipe="debootstrap bookworm i386 minbase + $root_packages"
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # What runs in the 32-bit tree (tests/tools/ctnft, the .so and the Catch2 binaries are i386).
 # The daemon tests are those of the core path: exact values and identifiers, SIGTERM removes the
-# table (values), keep/restart/owner (lifecycle), attach mode, conntrack health, sampling, and
-# counters past 2^32 (wide_counters). capability is left out: it drops capabilities that chroot
-# needs.
-tests='^(unit: |harness: |fuzz\.replay\.|kernel\.|daemon\.(values|lifecycle|attach|health|sampling|wide_counters)$)'
+# table (values), keep/restart/owner (lifecycle), attach mode, conntrack health, sampling,
+# counters past 2^32 (wide_counters), and the faults a router meets: collectd killed (the kernel
+# removes its owned table; sigkill_restart) and the table flushed under it (table_flushed).
+# capability is left out: it drops capabilities that chroot needs.
+tests='^(unit: |harness: |fuzz\.replay\.|kernel\.|daemon\.(values|lifecycle|attach|health|sampling|wide_counters)$|faults\.(sigkill_restart|table_flushed)$)'
 
 skip_or_fail() {
     if [ "${CTNFT_REQUIRE_KERNEL_TESTS:-0}" = 1 ]; then
