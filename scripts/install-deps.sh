@@ -26,7 +26,14 @@ packages=(
 # collectd's upstream source, for building against a collectd tree as OpenWrt does.
 source_cache=/var/cache/conntrack-nft
 
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+# installed NAME[:ARCH]: a name without an architecture means the machine's own (or "all"); with
+# foreign architectures added, dpkg-query prints one line per installed architecture.
+native=$(dpkg --print-architecture)
+installed() {
+    local want=$native
+    [[ $1 == *:* ]] && want=${1#*:}
+    grep -qE "^install ok installed ($want|all)\$" <<< "$(dpkg-query -W -f='${Status} ${Architecture}\n' "${1%%:*}" 2>/dev/null)"
+}
 missing=()
 for p in "${packages[@]}"; do installed "$p" || missing+=("$p"); done
 # Multiarch: the cross builds' libraries (arm64: OpenWrt check; i386: the 32-bit pass).
@@ -58,14 +65,34 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
 fi
 echo "install-deps: installing ${missing[*]:-nothing new}"
-apt-get -o DPkg::Lock::Timeout=900 update -qq
+# A mirror in the middle of a sync answers with index files of the wrong size for a few minutes
+# ("Mirror sync in progress?"): try again rather than fail the whole run on it.
+apt_update() {
+    local attempt
+    for attempt in 1 2 3 4 5; do
+        apt-get -o DPkg::Lock::Timeout=900 update -qq && return 0
+        echo "install-deps: apt-get update failed (attempt $attempt of 5), trying again in $((attempt * 10)) s" >&2
+        sleep $((attempt * 10))
+    done
+    echo "install-deps: apt-get update kept failing; installing from the package lists apt has" >&2
+}
+apt_install() {
+    local attempt
+    for attempt in 1 2 3; do
+        apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "$@" && return 0
+        echo "install-deps: apt-get install failed (attempt $attempt of 3)" >&2
+        [ "$attempt" = 3 ] || { sleep $((attempt * 15)); apt_update; }
+    done
+    return 1
+}
+apt_update
 # Packages such as collectd-core or influxdb must not start daemons of their own here.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
     chmod +x /usr/sbin/policy-rc.d
 fi
-[ ${#missing[@]} -eq 0 ] || apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}"
+[ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 if ! have_source; then
     mkdir -p "$source_cache"
     # The upstream tarball only (the same 5.12.0 release OpenWrt builds).

@@ -65,7 +65,7 @@ else
 fi
 trap 'exit 0' INT TERM
 
-plugin_dir=$(dirname "$(dpkg -L collectd-core | grep '/csv.so$' | head -1)")
+plugin_dir=$(dirname "$(grep -m1 '/csv\.so$' <<< "$(dpkg -L collectd-core)")")
 cat > "$work/collectd.conf" <<CONF
 Hostname "$( [ "$mode" = netns ] && echo router || hostname )"
 FQDNLookup false

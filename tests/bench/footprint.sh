@@ -13,7 +13,7 @@ echo "stripped conntrack_nft.so: $size bytes ($((size / 1024)) KiB), $(uname -m)
 echo "RESULT footprint.so_bytes $size"
 
 if ! command -v collectd > /dev/null; then echo "collectd RSS: skipped (collectd not installed)"; finish; exit 0; fi
-SYSTEM_PLUGIN_DIR=$(dirname "$(dpkg -L collectd-core 2>/dev/null | grep '/csv.so$' | head -1)")
+SYSTEM_PLUGIN_DIR=$(dirname "$(grep -m1 '/csv\.so$' <<< "$(dpkg -L collectd-core 2>/dev/null)")")
 [ -f "$SYSTEM_PLUGIN_DIR/csv.so" ] || SYSTEM_PLUGIN_DIR=/usr/lib/collectd
 
 rss_of() {  # rss_of with|without: collectd's VmRSS in KiB after 4 reads at Interval 1, into $TMP/rss-$1

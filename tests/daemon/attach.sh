@@ -30,7 +30,7 @@ wait_for 20 sh -c "grep -q '^PUTVAL $ID/packets-tcp_conntrack_fwd_new ' '$TMP/va
 
 in_ns "$CLIENT" $TRAFFIC tcp-connect "$SERVER_IP" 5001 4 > /dev/null
 in_ns "$CLIENT" $TRAFFIC udp-send "$SERVER_IP" 20000 6 > /dev/null
-sleep 0.2
+settle "$ROUTER" 6
 wait_reads "$ID/packets-tcp_conntrack_fwd_new" 2
 
 # Today's script, run once now (no sudo: we are root), and the plugin's latest values.

@@ -20,7 +20,7 @@ wait_reads "$H/conntrack-entries" 1 || { fail "no conntrack values"; exit 1; }
 in_ns "$CLIENT" $TRAFFIC tcp-connect "$SERVER_IP" 5001 4 > /dev/null
 in_ns "$CLIENT" $TRAFFIC udp-send "$SERVER_IP" 20000 6 > /dev/null
 for _ in 1 2; do in_ns "$CLIENT" $TRAFFIC syn-fin "$CLIENT_IP" "$SERVER_IP" 5001 > /dev/null; done
-sleep 0.2
+settle "$ROUTER" 6
 wait_reads "$H/conntrack-entries" 2
 
 # Traffic has stopped: the kernel's figures are still, and the last read saw them.

@@ -21,12 +21,19 @@ start_collectd "$ROUTER" "$TMP/collectd.conf"
 bg ip netns exec "$CLIENT" $TRAFFIC tcp-stream "$SERVER_IP" 5001 60 20
 
 # Known traffic: 300 new UDP flows over 20 s = 15 new flows per second; a few invalid packets.
-sleep 3
+# A few reads before it, so that the rate query has a baseline.
+wait_reads router/nftables-conntrack_stats/packets-udp_conntrack_fwd_new 3 || { fail "no values from the plugin"; exit 1; }
 burst_start=$(date +%s)
 in_ns "$CLIENT" $TRAFFIC udp-burst "$SERVER_IP" 30000 300 20 > /dev/null
 burst_end=$(date +%s)
 for _ in 1 2 3; do in_ns "$CLIENT" $TRAFFIC syn-fin "$CLIENT_IP" "$SERVER_IP" 5001 > /dev/null; done
-sleep 4
+stored_invalid() {
+    influxql "SELECT last(\"value\") - first(\"value\") FROM \"nftables_value\" WHERE \"type\" = 'packets' AND \"type_instance\" = 'tcp_conntrack_fwd_invalid' AND time > now() - 1h" |
+        jq -r '.results[0].series[0].values[0][1]'
+}
+# Read, sent and written: the last invalid packet is in the database.
+all_invalid_stored() { [ "$(stored_invalid)" = 3 ]; }
+wait_for 30 all_invalid_stored || true  # asserted below, with the value
 
 # Names: measurements and tags as docs/queries.md says.
 measurements=$(influxql 'SHOW MEASUREMENTS' | jq -r '.results[0].series[0].values[][0]' | sort | tr '\n' ' ')
@@ -49,15 +56,14 @@ done < <(sql_blocks "$DOCS/queries.md")
 assert_eq 6 "$n" "InfluxQL queries in docs/queries.md"
 
 # The first one is the rate query: during the burst it says 15 new flows per second.
-q=$(sql_blocks "$DOCS/queries.md" | head -1)
+q=$(sql_blocks "$DOCS/queries.md"); q=${q%%$'\n'*}
 rates=$(influxql "$q" | jq -r --argjson a "$((burst_start + 2))" --argjson b "$((burst_end - 2))" \
     '.results[0].series[0].values[] | select(.[0] >= $a and .[0] <= $b) | .[1]' | sort -n)
 median=$(awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }' <<< "$rates")
 echo "rates during the burst: $(tr '\n' ' ' <<< "$rates")"
 awk -v m="$median" 'BEGIN { exit !(m >= 13.5 && m <= 16.5) }' && pass "median rate during the burst $median/s (15/s sent)" ||
     fail "median rate during the burst $median/s, expected about 15/s"
-assert_eq 3 "$(influxql "SELECT last(\"value\") - first(\"value\") FROM \"nftables_value\" WHERE \"type_instance\" = 'tcp_conntrack_fwd_invalid' AND time > now() - 1h" |
-    jq -r '.results[0].series[0].values[0][1]')" "invalid packets stored"
+assert_eq 3 "$(stored_invalid)" "invalid packets stored"
 
 # Every panel query of the Grafana dashboard, with Grafana's macros filled in.
 dash="$DOCS/grafana/conntrack-nft.json"
@@ -79,7 +85,12 @@ assert_eq 9 "$n" "dashboard queries"
 
 # Storage: let InfluxDB write its TSM files, then bytes on disk per stored point.
 stop_collectd TERM
-sleep 10
+# InfluxDB snapshots its cache into TSM files after 2 s without writes (cache-snapshot-write-cold-duration).
+wal_flushed() {
+    [ -n "$(find "$TMP/influxdb/data/collectd" -name '*.tsm' -size +0)" ] &&
+        [ -z "$(find "$TMP/influxdb/wal" -name '*.wal' -size +0)" ]
+}
+wait_for 60 wal_flushed || fail "InfluxDB did not write its TSM files within 60 s"
 points=$(influxql 'SELECT count("value") FROM /.*/' | jq '[.results[0].series[].values[0][1]] | add')
 series=$(influxql 'SHOW SERIES' | jq '.results[0].series[0].values | length')
 find "$TMP/influxdb" -type f -printf '%s %p\n' | sort -n | tail -8

@@ -66,7 +66,7 @@ CONF
 start_collectd "$ROUTER" "$TMP/unowned.conf"
 wait_reads "$FWD_NEW" 1
 in_ns "$ROUTER" nft flush ruleset
-wait_for 5 sh -c "[ \$(ip netns exec $ROUTER nft list ruleset | grep -o '_conntrack_[a-z]*_[a-z]*\"' | wc -l) = 18 ]" &&
+wait_for 15 sh -c "[ \$(ip netns exec $ROUTER nft list ruleset | grep -o '_conntrack_[a-z]*_[a-z]*\"' | wc -l) = 18 ]" &&
     pass "flushed table recreated" || fail "flushed table not recreated"
 in_ns "$CLIENT" $TRAFFIC udp-send "$SERVER_IP" 22000 4 > /dev/null
 wait_reads "$FWD_NEW" 2
@@ -74,7 +74,7 @@ assert_eq 4 "$(value_of "$FWD_NEW")" "new traffic counted after the repair"
 assert_eq 1 "$(log_count 'conntrack_nft plugin: table ip conntrack_stats: the table was removed by someone else; created it again')" \
     "warnings about the repair"
 in_ns "$ROUTER" nft flush table ip conntrack_stats
-wait_for 5 sh -c "[ \$(ip netns exec $ROUTER nft list ruleset | grep -o '_conntrack_[a-z]*_[a-z]*\"' | wc -l) = 18 ]" &&
+wait_for 15 sh -c "[ \$(ip netns exec $ROUTER nft list ruleset | grep -o '_conntrack_[a-z]*_[a-z]*\"' | wc -l) = 18 ]" &&
     pass "flushed rules recreated" || fail "flushed rules not recreated"
 wait_reads "$FWD_NEW" 1
 assert_eq 1 "$(log_count "the table's rules were removed by someone else")" "warnings about the rules"

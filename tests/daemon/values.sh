@@ -19,7 +19,7 @@ K=6 M=9
 in_ns "$CLIENT" $TRAFFIC tcp-connect "$SERVER_IP" 5001 "$K" > /dev/null
 in_ns "$CLIENT" $TRAFFIC udp-send "$SERVER_IP" 20000 "$M" > /dev/null
 in_ns "$CLIENT" $TRAFFIC syn-fin "$CLIENT_IP" "$SERVER_IP" 5001 > /dev/null
-sleep 0.2
+settle "$ROUTER" "$M"
 wait_reads "$ID/packets-tcp_conntrack_fwd_new" 2
 
 assert_eq "$K" "$(value_of "$ID/packets-tcp_conntrack_fwd_new")" "dispatched tcp_conntrack_fwd_new"

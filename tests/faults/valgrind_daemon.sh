@@ -34,7 +34,7 @@ expect_value "$UDP_NEW" 2 "udp_conntrack_fwd_new after the repair" 60
 alive "under valgrind"
 stop_collectd TERM
 # The daemon's log: the one whose command line is collectd.
-log=$(grep -l -E 'Command: .*collectd' "$TMP"/valgrind.*.log | head -n 1)
+log=$(grep -l -E 'Command: .*collectd' "$TMP"/valgrind.*.log); log=${log%%$'\n'*}
 [ -n "$log" ] || { fail "no valgrind log of collectd"; finish; }
 cp "$log" "$TMP/valgrind.log"  # shown on failure
 sed -n '/LEAK SUMMARY/,/suppressed/p' "$log" | sed 's/^==[0-9]*== //'

@@ -19,7 +19,7 @@ runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/log" | grep -o '
 speed=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$work/log" | grep -o '[0-9]*$' || echo 0)
 cov=$(grep -o 'cov: [0-9]*' "$work/log" | tail -1 | grep -o '[0-9]*' || echo 0)
 echo "fuzz $name: $runs executions in ${seconds} s ($speed/s), coverage $cov, new inputs $(ls "$work/corpus" | wc -l), rc $rc"
-if [ "$rc" != 0 ] || ls "$work/artifacts" | grep -q .; then
+if [ "$rc" != 0 ] || [ -n "$(ls -A "$work/artifacts")" ]; then
     tail -n 60 "$work/log"
     for a in "$work/artifacts"/*; do
         [ -f "$a" ] || continue

@@ -10,14 +10,14 @@ for family in inet ip6; do
     bg sh -c "exec ip netns exec $ROUTER $CTNFT create --hold --shape $SHAPE --family $family --table t_$family \
         --protocol tcp --protocol udp --protocol icmpv6 < $TMP/hold-$family > $TMP/create-$family.log 2>&1"
     exec {fd}>"$TMP/hold-$family"
-    wait_for 5 grep -q created "$TMP/create-$family.log" || { cat "$TMP/create-$family.log"; exit 1; }
+    wait_for 15 grep -q created "$TMP/create-$family.log" || { cat "$TMP/create-$family.log"; exit 1; }
 done
 
 K6=5 K4=2 M6=4
 in_ns "$CLIENT" $TRAFFIC tcp-connect "$SERVER_IP6" 5001 "$K6" > /dev/null
 in_ns "$CLIENT" $TRAFFIC tcp-connect "$SERVER_IP" 5001 "$K4" > /dev/null
 in_ns "$CLIENT" $TRAFFIC udp-send "$SERVER_IP6" 20000 "$M6" > /dev/null
-sleep 0.3
+settle "$ROUTER" "$M6"
 
 val() { in_ns "$ROUTER" "$CTNFT" dump --family "$1" --table "t_$1" | awk -v n="$2" '$1 == n { print $2 }'; }
 assert_eq $((K6 + K4)) "$(val inet tcp_conntrack_fwd_new)" "inet tcp_conntrack_fwd_new (IPv6 + IPv4)"

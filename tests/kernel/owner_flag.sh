@@ -8,7 +8,7 @@ mkfifo "$TMP/hold"
 bg sh -c "exec ip netns exec $NS $CTNFT create --hold < $TMP/hold > $TMP/create.log 2>&1"
 HOLDER=$BG_PID
 exec 9>"$TMP/hold"
-wait_for 5 grep -q created "$TMP/create.log" || { cat "$TMP/create.log"; exit 1; }
+wait_for 15 grep -q created "$TMP/create.log" || { cat "$TMP/create.log"; exit 1; }
 assert_eq 1 "$(in_ns "$NS" "$CTNFT" info | cut -d' ' -f1)" "table exists while its owner runs"
 assert_eq 2 "$(in_ns "$NS" "$CTNFT" info | cut -d' ' -f2)" "table flags (owner)"
 
@@ -31,7 +31,8 @@ assert_eq 18 "$(in_ns "$NS" "$CTNFT" dump | wc -l)" "counters after nft flush ru
 # `sh -c exec ip netns exec` execs all the way down: $HOLDER is ctnft itself.
 kill -9 "$HOLDER"
 wait "$HOLDER" 2>/dev/null || true
-wait_for 5 sh -c "ip netns exec $NS $CTNFT info | grep -q '^0 '" &&
+table_gone() { grep -q '^0 ' <<< "$(in_ns "$NS" "$CTNFT" info)"; }
+wait_for 15 table_gone &&
     pass "table removed by the kernel when its owner died" || fail "table outlived its owner"
 set +e
 in_ns "$NS" "$CTNFT" dump > "$TMP/dump.txt"

@@ -23,26 +23,25 @@ in_ns "$NS" nft delete table ip conntrack_stats
 
 rules() { in_ns "$NS" nft -j list table ip conntrack_stats 2>/dev/null | jq '[.nftables[] | select(.rule)] | length'; }
 
-# A reader that reads every 100 ms for 6 s, as the plugin would, with an unowned table.
-bg sh -c "exec ip netns exec $NS $CTNFT read --shape $SHAPE --no-owner --count 60 --every 100 > $TMP/read.log 2>&1"
-wait_for 5 sh -c "ip netns exec $NS nft list table ip conntrack_stats >/dev/null 2>&1"
-sleep 0.3
+# A reader that reads every 100 ms until the test ends, as the plugin would, with an unowned table.
+bg sh -c "exec ip netns exec $NS $CTNFT read --shape $SHAPE --no-owner --count 100000 --every 100 > $TMP/read.log 2>&1"
+wait_for 15 sh -c "ip netns exec $NS nft list table ip conntrack_stats >/dev/null 2>&1"
 in_ns "$NS" nft delete table ip conntrack_stats
-wait_for 3 grep -q "repaired: the table was removed" "$TMP/read.log" &&
+wait_for 15 grep -q "repaired: the table was removed" "$TMP/read.log" &&
     pass "deleted table noticed" || fail "deleted table not noticed: $(cat "$TMP/read.log")"
-wait_for 3 sh -c "[ \"\$(ip netns exec $NS nft -j list table ip conntrack_stats 2>/dev/null | jq '[.nftables[] | select(.rule)] | length')\" = $RULES ]" &&
+wait_for 15 sh -c "[ \"\$(ip netns exec $NS nft -j list table ip conntrack_stats 2>/dev/null | jq '[.nftables[] | select(.rule)] | length')\" = $RULES ]" &&
     pass "table back with $RULES rules" || fail "table not restored: $(rules) rules"
 
 in_ns "$NS" nft flush table ip conntrack_stats
-wait_for 3 grep -q "repaired: the table's rules were removed" "$TMP/read.log" &&
+wait_for 15 grep -q "repaired: the table's rules were removed" "$TMP/read.log" &&
     pass "flushed rules noticed" || fail "flushed rules not noticed: $(cat "$TMP/read.log")"
-wait_for 3 sh -c "[ \"\$(ip netns exec $NS nft -j list table ip conntrack_stats 2>/dev/null | jq '[.nftables[] | select(.rule)] | length')\" = $RULES ]" &&
+wait_for 15 sh -c "[ \"\$(ip netns exec $NS nft -j list table ip conntrack_stats 2>/dev/null | jq '[.nftables[] | select(.rule)] | length')\" = $RULES ]" &&
     pass "rules back, $RULES" || fail "rules not restored: $(rules) rules"
 
 in_ns "$NS" nft flush ruleset
-wait_for 3 sh -c "[ \$(grep -c repaired $TMP/read.log) -ge 3 ]" &&
+wait_for 15 sh -c "[ \$(grep -c repaired $TMP/read.log) -ge 3 ]" &&
     pass "nft flush ruleset noticed" || fail "flush ruleset not noticed: $(cat "$TMP/read.log")"
-wait_for 3 sh -c "[ \"\$(ip netns exec $NS nft -j list table ip conntrack_stats 2>/dev/null | jq '[.nftables[] | select(.rule)] | length')\" = $RULES ]" &&
+wait_for 15 sh -c "[ \"\$(ip netns exec $NS nft -j list table ip conntrack_stats 2>/dev/null | jq '[.nftables[] | select(.rule)] | length')\" = $RULES ]" &&
     pass "table back after flush ruleset" || fail "table not restored after flush ruleset"
 assert_eq 3 "$(grep -c repaired "$TMP/read.log")" "one repair per event"
 finish

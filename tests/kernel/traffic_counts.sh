@@ -9,7 +9,7 @@ topology
 mkfifo "$TMP/hold"
 bg sh -c "exec ip netns exec $ROUTER $CTNFT create --hold --shape $SHAPE < $TMP/hold > $TMP/create.log 2>&1"
 exec 9>"$TMP/hold"
-wait_for 5 grep -q created "$TMP/create.log" || { cat "$TMP/create.log"; exit 1; }
+wait_for 15 grep -q created "$TMP/create.log" || { cat "$TMP/create.log"; exit 1; }
 
 start_tcp_server "$SERVER" 5001
 start_tcp_server "$ROUTER" 5002
@@ -20,7 +20,7 @@ in_ns "$CLIENT" $TRAFFIC udp-send "$SERVER_IP" 20000 "$M"
 in_ns "$CLIENT" $TRAFFIC syn-fin "$CLIENT_IP" "$SERVER_IP" 5001
 in_ns "$CLIENT" $TRAFFIC tcp-connect "$ROUTER_IP" 5002 "$K_IN"
 in_ns "$ROUTER" $TRAFFIC udp-send "$SERVER_IP" 30000 "$M_OUT"
-sleep 0.3
+settle "$ROUTER" $((M + M_OUT))
 
 in_ns "$ROUTER" "$CTNFT" dump | sort > "$TMP/ours.txt"
 nft_counters "$ROUTER" > "$TMP/nft.txt"

@@ -4,7 +4,7 @@ command -v collectd >/dev/null || skip "needs collectd (collectd-core)"
 COLLECTD=$(command -v collectd)
 PLUGIN_DIR="$BUILD_DIR/plugin"
 [ -f "$PLUGIN_DIR/conntrack_nft.so" ] || { echo "FAIL: $PLUGIN_DIR/conntrack_nft.so not built"; exit 1; }
-SYSTEM_PLUGIN_DIR=$(dirname "$(dpkg -L collectd-core 2>/dev/null | grep '/csv.so$' | head -1)")
+SYSTEM_PLUGIN_DIR=$(dirname "$(grep -m1 '/csv\.so$' <<< "$(dpkg -L collectd-core 2>/dev/null)")")
 [ -f "$SYSTEM_PLUGIN_DIR/csv.so" ] || SYSTEM_PLUGIN_DIR=/usr/lib/collectd
 
 # write_conf FILE [EXTRA_PLUGINS]: the plugin block comes from stdin.

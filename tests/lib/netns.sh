@@ -102,7 +102,7 @@ topology() {
 start_tcp_server() {  # start_tcp_server NS PORT: waits until it listens
     bg in_ns "$1" $TRAFFIC tcp-server "$2"
     for _ in $(seq 100); do
-        in_ns "$1" ss -Hltn "sport = :$2" | grep -q LISTEN && return 0
+        grep -q LISTEN <<< "$(in_ns "$1" ss -Hltn "sport = :$2")" && return 0
         sleep 0.05
     done
     echo "FAIL: tcp server on port $2 did not start"
@@ -118,6 +118,22 @@ nft_counters() {  # nft_counters NS [FAMILY TABLE]
 counter_of() {  # counter_of NS NAME: packets of one counter, from nft
     in_ns "$1" nft -j list counters | jq -r --arg n "$2" '.nftables[] | select(.counter) | .counter |
         select(.name == $n) | .packets'
+}
+
+# Waits until the traffic a test sent has passed NS: every TCP connection tracked there is closed
+# (TIME_WAIT or CLOSE: its last ACK went through) and at least UDP_FLOWS UDP flows are tracked (an
+# entry is listed only once its packet has passed every hook, counters included). A condition, not
+# a guessed delay: on a busy machine the last packets can lag the program that sent them.
+settle() {  # settle NS [UDP_FLOWS]
+    command -v conntrack > /dev/null || { echo "FAIL: settle needs conntrack (package conntrack)"; exit 1; }
+    wait_for 10 settled "$1" "${2:-0}" || { echo "FAIL: traffic in $1 did not settle within 10 s:"
+        in_ns "$1" conntrack -L 2>&1; exit 1; }
+}
+settled() {  # settled NS UDP_FLOWS
+    local open udp
+    open=$(in_ns "$1" conntrack -L -p tcp 2>/dev/null | awk '$4 != "TIME_WAIT" && $4 != "CLOSE" { n++ } END { print n + 0 }')
+    udp=$(in_ns "$1" conntrack -L -p udp 2>/dev/null | awk 'END { print NR }')
+    [ "$open" = 0 ] && [ "$udp" -ge "$2" ]
 }
 
 pass() { echo "ok: $*"; }

@@ -13,7 +13,7 @@ fail() { echo "FAIL: $*"; FAILED=1; }
 command -v jq > /dev/null || { echo "FAIL: needs jq"; exit 1; }
 [ -f "$MK" ] || { echo "FAIL: $MK missing"; exit 1; }
 
-field() { sed -n "s/^$1:=\(.*\)$/\1/p" "$MK" | head -n 1; }  # field NAME: value of NAME:=...
+field() { sed -n "/^$1:=/{s/^$1:=//p;q}" "$MK"; }  # field NAME: value of the first NAME:=...
 
 # Fields openwrt/packages' CONTRIBUTING asks for, each non-empty.
 for f in PKG_NAME PKG_VERSION PKG_RELEASE PKG_MAINTAINER PKG_LICENSE PKG_BUILD_DEPENDS; do
@@ -45,9 +45,9 @@ grep -q -- '-DCONNTRACK_NFT_TESTS=OFF' "$MK" && pass "tests off in the package b
 for p in collectd-mod-conntrack-nft luci-app-statistics-conntrack-nft; do
     grep -q "^\$(eval \$(call BuildPackage,$p))$" "$MK" && pass "BuildPackage $p" || fail "no BuildPackage for $p"
     for f in SECTION CATEGORY TITLE DEPENDS; do
-        sed -n "/^define Package\/$p$/,/^endef/p" "$MK" | grep -q "^  $f:=." && pass "$p: $f" || fail "$p: no $f"
+        grep -q "^  $f:=." <<< "$(sed -n "/^define Package\/$p$/,/^endef/p" "$MK")" && pass "$p: $f" || fail "$p: no $f"
     done
-    sed -n "/^define Package\/$p\/description$/,/^endef/p" "$MK" | grep -q . && pass "$p: description" ||
+    grep -q . <<< "$(sed -n "/^define Package\/$p\/description$/,/^endef/p" "$MK" | sed '1d;$d')" && pass "$p: description" ||
         fail "$p: no description"
 done
 deps=$(sed -n '/^define Package\/collectd-mod-conntrack-nft$/,/^endef/p' "$MK" | sed -n 's/^  DEPENDS:=//p')

@@ -43,7 +43,7 @@ rss1=$(rss) fds1=$(fds)
 reads=$(( $(grep -c "^PUTVAL $UDP_NEW " "$TMP/values.log") - reads0 ))
 echo "daemon soak: ${SECONDS_TOTAL} s at Interval 0.01, $reads reads after warm-up; collectd RSS ${rss0} KiB after warm-up, ${rss1} KiB at the end; fds $fds0 -> $fds1; $(log_count 'created it again') repairs"
 assert_eq "$fds0" "$fds1" "collectd's open fds"
-if ldd "$PLUGIN_DIR/conntrack_nft.so" | grep -q libasan; then
+if grep -q libasan <<< "$(ldd "$PLUGIN_DIR/conntrack_nft.so")"; then
     echo "sanitizer build: RSS not asserted (AddressSanitizer's quarantine keeps freed memory)"
 else
     [ $((rss1 - rss0)) -le 512 ] && pass "RSS growth $((rss1 - rss0)) KiB (<= 512)" || fail "RSS grew by $((rss1 - rss0)) KiB"
