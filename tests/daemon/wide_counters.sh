@@ -31,12 +31,11 @@ assert_eq "$B_OUT" "$(value_of "$ID/total_bytes-udp_conntrack_output_new")" "tot
 
 M=4
 in_ns "$CLIENT" $TRAFFIC udp-send "$SERVER_IP" 20000 "$M" > /dev/null
-udp_fwd_is() { [ "$(value_of "$ID/packets-udp_conntrack_fwd_new")" = "$1" ]; }
-wait_for 15 udp_fwd_is "$((P_UDP + M))" || true
+settle "$ROUTER" "$M"
+wait_reads "$ID/packets-udp_conntrack_fwd_new" 2
 assert_eq "$((P_UDP + M))" "$(value_of "$ID/packets-udp_conntrack_fwd_new")" "packets-udp_conntrack_fwd_new after $M new flows"
 
 # Every identifier's latest value equals nft's listing (no traffic now).
-wait_reads "$ID/packets-udp_conntrack_fwd_new" 1
 nft_text_counters "$ROUTER" | awk -v id="$ID" '{ print id "/packets-" $1, $2; print id "/total_bytes-" $1, $3 }' |
     sort > "$TMP/expected.txt"
 latest_values | grep "^$ID/" > "$TMP/dispatched.txt"

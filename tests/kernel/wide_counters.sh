@@ -24,6 +24,7 @@ if diff -u "$TMP/nft.txt" "$TMP/ours.txt"; then pass "dump equals nft's listing"
 in_ns "$ROUTER" "$CTNFT" read --no-owner --shape classic --count 1 > /dev/null
 M=3
 in_ns "$CLIENT" $TRAFFIC udp-send "$SERVER_IP" 20000 "$M" > /dev/null
+settle "$ROUTER" "$M"
 in_ns "$ROUTER" "$CTNFT" dump | sort > "$TMP/ours.txt"
 assert_eq "$((P_UDP + M))" "$(ours udp_conntrack_fwd_new | cut -d' ' -f1)" "udp_conntrack_fwd_new after $M new flows"
 assert_eq "$P_TCP $B_TCP" "$(ours tcp_conntrack_fwd_new)" "tcp_conntrack_fwd_new kept across the take-over"
