@@ -26,6 +26,10 @@ packages=(
     # OpenWrt lab: the real LuCI in a real browser (puppeteer-core drives Debian's chromium), and
     # the graphs collectd's rrdtool plugin writes, drawn by rrdtool through LuCI
     chromium rrdtool librrd8 fonts-dejavu-core
+    # The 32-bit pass (scripts/test-i386.sh): i386 cross compiler (g++-multilib would remove the
+    # aarch64 one), i386 libraries to link and run with, and debootstrap for an i386 root with
+    # Debian's 32-bit collectd
+    g++-i686-linux-gnu libnftnl-dev:i386 libmnl-dev:i386 libstdc++6:i386 debootstrap
 )
 # collectd's upstream source, for building against a collectd tree as OpenWrt does.
 source_cache=/var/cache/conntrack-nft
@@ -40,8 +44,11 @@ installed() {
 }
 missing=()
 for p in "${packages[@]}"; do installed "$p" || missing+=("$p"); done
+# Multiarch: the cross builds' libraries (arm64: OpenWrt check; i386: the 32-bit pass).
+foreign_archs=(arm64 i386)
+have_arch() { grep -qx "$1" <<< "$(dpkg --print-foreign-architectures)"; }
 need_update=0
-grep -qx arm64 <<< "$(dpkg --print-foreign-architectures)" || need_update=1
+for a in "${foreign_archs[@]}"; do have_arch "$a" || need_update=1; done
 [ -f /etc/apt/sources.list.d/debian-src.sources ] || need_update=1
 have_source() { ls "$source_cache"/collectd_*.orig.tar.* > /dev/null 2>&1; }
 # Debian's package `collectd` (the stock /etc/collectd/collectd.conf), at collectd-core's version:
@@ -64,7 +71,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-grep -qx arm64 <<< "$(dpkg --print-foreign-architectures)" || dpkg --add-architecture arm64
+for a in "${foreign_archs[@]}"; do have_arch "$a" || dpkg --add-architecture "$a"; done
 if [ ! -f /etc/apt/sources.list.d/debian-src.sources ]; then
     cat > /etc/apt/sources.list.d/debian-src.sources <<'SRC'
 Types: deb-src

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test with CTest; then the whole suite again
-# under ASan+UBSan and the threaded parts under TSan (scripts/sanitize.sh, about 5 minutes;
+# Installs what is missing, builds, and runs every test with CTest; then the 32-bit pass (the
+# nft layer, plugin, unit, kernel and core daemon tests built for i386, with i386 collectd:
+# scripts/test-i386.sh, about 2 minutes; CTNFT_SKIP_I386=1 leaves it out); then the whole suite
+# again under ASan+UBSan and the threaded parts under TSan (scripts/sanitize.sh, about 5 minutes;
 # CTNFT_SKIP_SANITIZE=1 leaves that out). Arguments go to the first ctest (e.g. -R kernel).
 # Kernel and daemon tests need root; with CTNFT_REQUIRE_KERNEL_TESTS=1 (set by CI) a test that
 # cannot run fails instead of being skipped.
@@ -14,4 +16,5 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$build/configu
     { cat "$build/configure.log"; exit 1; }
 cmake --build "$build" -j "$(nproc)"
 (cd "$build" && ctest --output-on-failure -j "$(nproc)" "$@")
+[ "${CTNFT_SKIP_I386:-0}" = 1 ] || "$root/scripts/test-i386.sh"
 [ "${CTNFT_SKIP_SANITIZE:-0}" = 1 ] || "$root/scripts/sanitize.sh"
