@@ -53,14 +53,21 @@ assert_eq 18 "$(promql 'count(collectd_nftables_packets_total{instance="router",
 assert_eq "collectd router conntrack_stats" "$(promql 'collectd_nftables_packets_total{type="udp_conntrack_fwd_new"}' |
     jq -r '.data.result[0].metric | "\(.job) \(.instance) \(.nftables)"')" "job, instance and nftables labels"
 
+# Runs each query on stdin (windows scaled to the lab's interval); each must return series.
+# Sets n to how many there were.
+queries_return_data() {  # queries_return_data WHAT < QUERIES
+    local q answer
+    n=0
+    while IFS= read -r q; do
+        n=$((n + 1))
+        answer=$(promql "$(scale_windows "$q")")
+        if jq -e '.status == "success" and (.data.result | length > 0)' <<< "$answer" > /dev/null; then pass "$1 query $n returns data"
+        else fail "$1 query $n: $q -> $answer"; fi
+    done
+}
+
 # Every PromQL query of the docs runs and returns series.
-n=0
-while IFS= read -r q; do
-    n=$((n + 1))
-    answer=$(promql "$(scale_windows "$q")")
-    if jq -e '.status == "success" and (.data.result | length > 0)' <<< "$answer" > /dev/null; then pass "docs query $n returns data"
-    else fail "docs query $n: $q -> $answer"; fi
-done < <(promql_blocks "$DOCS/queries.md")
+queries_return_data docs < <(promql_blocks "$DOCS/queries.md")
 assert_eq 7 "$n" "PromQL queries in docs/queries.md"
 mapfile -t queries < <(promql_blocks "$DOCS/queries.md")
 
@@ -97,13 +104,7 @@ assert_eq 3 "$(promql 'collectd_nftables_packets_total{type="tcp_conntrack_fwd_i
 dash="$DOCS/grafana/conntrack-nft-prometheus.json"
 jq -e '.panels | length > 0 and all(.[]; .targets | length > 0)' "$dash" > /dev/null && pass "dashboard JSON has panels with targets" ||
     fail "dashboard JSON malformed"
-n=0
-while IFS= read -r q; do
-    n=$((n + 1))
-    answer=$(promql "$(scale_windows "$q")")
-    if jq -e '.status == "success" and (.data.result | length > 0)' <<< "$answer" > /dev/null; then pass "dashboard query $n returns data"
-    else fail "dashboard query $n: $q -> $answer"; fi
-done < <(jq -r '.panels[].targets[].expr' "$dash")
+queries_return_data dashboard < <(jq -r '.panels[].targets[].expr' "$dash")
 assert_eq 9 "$n" "dashboard queries"
 hostq=$(jq -r '.templating.list[] | select(.name == "host") | .query.query // .query' "$dash")
 assert_eq "label_values(collectd_nftables_packets_total, instance)" "$hostq" "host variable"
