@@ -3,7 +3,11 @@
 // 100,000 reads without growth. The plugin's glue runs in-process against tests/harness (the
 // stand-in daemon), in a private network namespace (unshare), against the real kernel.
 //
-//   bench_read [--quick] [--section read|scale|soak|all]
+//   bench_read [--quick] [--section read|scale|soak|ctdump|all]
+//
+// Section ctdump (docs/diagnosis.md, "Counting through flow offloading"): what a ctnetlink dump of
+// the conntrack table costs per read at 1,000 and 30,000 tracked connections, the candidate way to
+// read the accounting of offloaded flows, beside the plugin's own read at the same table size.
 //
 // Prints figures; asserts only what cannot flake (exact counts, no fd growth) and exits 1 when
 // one of those fails, 77 when it cannot run (not root).
@@ -17,6 +21,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <arpa/inet.h>
 #include <sched.h>
 #include <spawn.h>
 #include <string>
@@ -29,7 +34,10 @@
 #include <libnftnl/common.h>
 #include <libnftnl/object.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 
 #include "harness/fake_collectd.h"
 #include "nft/conntrack_stats.h"
@@ -510,6 +518,254 @@ void section_soak(const Options& o) {
     check(fds1 == fds0, "no open file descriptor is added by reads");
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Section ctdump: the conntrack table over ctnetlink (candidate (a) of docs/diagnosis.md).
+
+uint16_t ctnl(uint8_t msg) { return static_cast<uint16_t>((NFNL_SUBSYS_CTNETLINK << 8) | msg); }
+
+nlmsghdr* ct_header(char* buf, uint8_t msg, uint16_t flags, uint32_t seq, uint8_t family) {
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = ctnl(msg);
+    nlh->nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | flags);
+    nlh->nlmsg_seq = seq;
+    auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
+    nfg->nfgen_family = family;
+    nfg->version = NFNETLINK_V0;
+    nfg->res_id = 0;
+    return nlh;
+}
+
+void put_tuple(nlmsghdr* nlh, uint16_t type, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport) {
+    nlattr* t = mnl_attr_nest_start(nlh, type);
+    nlattr* ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+    mnl_attr_put_u32(nlh, CTA_IP_V4_SRC, htonl(src));
+    mnl_attr_put_u32(nlh, CTA_IP_V4_DST, htonl(dst));
+    mnl_attr_nest_end(nlh, ip);
+    nlattr* proto = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+    mnl_attr_put_u8(nlh, CTA_PROTO_NUM, IPPROTO_UDP);
+    mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(sport));
+    mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(dport));
+    mnl_attr_nest_end(nlh, proto);
+    mnl_attr_nest_end(nlh, t);
+}
+
+// Inserts n UDP entries (10.x -> 192.0.2.1:53, timeout one hour) with IPCTNL_MSG_CT_NEW, every
+// tenth with IPS_ASSURED set (the stand-in for "offloaded": IPS_OFFLOAD cannot be set from user
+// space). Returns false when the kernel refuses one.
+bool insert_conntrack_entries(long first, long n) {
+    mnl_socket* nl = mnl_socket_open(NETLINK_NETFILTER);
+    if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) return false;
+    std::vector<char> buf(256 * 1024), rx((32 * 1024));
+    uint32_t seq = 0;
+    bool ok = true;
+    for (long start = first; ok && start < first + n; start += 256) {
+        const long end = std::min(first + n, start + 256);
+        std::size_t off = 0;
+        const uint32_t seq0 = seq + 1;
+        for (long i = start; i < end; ++i) {
+            const auto src = static_cast<uint32_t>(0x0a000000 + i);  // 10.0.0.0 + i
+            const uint32_t dst = 0xc0000201;                        // 192.0.2.1
+            const auto sport = static_cast<uint16_t>(1024 + i % 50000);
+            nlmsghdr* nlh = ct_header(buf.data() + off, IPCTNL_MSG_CT_NEW, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK,
+                                      ++seq, AF_INET);
+            put_tuple(nlh, CTA_TUPLE_ORIG, src, dst, sport, 53);
+            put_tuple(nlh, CTA_TUPLE_REPLY, dst, src, 53, sport);
+            mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(3600));
+            if (i % 10 == 0) mnl_attr_put_u32(nlh, CTA_STATUS, htonl(IPS_ASSURED | IPS_SEEN_REPLY | IPS_CONFIRMED));
+            off += NLMSG_ALIGN(nlh->nlmsg_len);
+        }
+        if (mnl_socket_sendto(nl, buf.data(), off) < 0) ok = false;
+        long acks = 0;
+        while (ok && acks < end - start) {
+            const ssize_t got = mnl_socket_recvfrom(nl, rx.data(), rx.size());
+            if (got <= 0) { ok = false; break; }
+            int len = static_cast<int>(got);
+            for (auto* h = reinterpret_cast<nlmsghdr*>(rx.data()); mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len)) {
+                if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < seq0) continue;
+                ++acks;
+                const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(h));
+                if (err->error != 0) {
+                    std::printf("FAIL: inserting conntrack entry: %s\n", std::strerror(-err->error));
+                    ok = false;
+                }
+            }
+        }
+    }
+    mnl_socket_close(nl);
+    return ok;
+}
+
+// What a reader of offloaded flows does with each entry: its protocol, status and the packets
+// of both directions (CTA_COUNTERS_ORIG/REPLY, present when accounting is on).
+struct DumpTotals {
+    long entries = 0, with_counters = 0, marked = 0;
+    uint64_t packets = 0;
+    uint32_t wanted_status = 0;
+};
+
+int nested_cb(const nlattr* attr, void* data) {
+    auto** tb = static_cast<const nlattr**>(data);
+    const int type = mnl_attr_get_type(attr);
+    if (type <= CTA_MAX) tb[type] = attr;
+    return MNL_CB_OK;
+}
+
+uint64_t counter_packets(const nlattr* counters) {
+    const nlattr* tb[CTA_COUNTERS_MAX + 1] = {};
+    if (mnl_attr_parse_nested(counters, nested_cb, tb) < 0 || !tb[CTA_COUNTERS_PACKETS]) return 0;
+    if (mnl_attr_get_payload_len(tb[CTA_COUNTERS_PACKETS]) != 8) return 0;
+    return be64toh(mnl_attr_get_u64(tb[CTA_COUNTERS_PACKETS]));
+}
+
+int ct_entry_cb(const nlmsghdr* nlh, void* data) {
+    auto* t = static_cast<DumpTotals*>(data);
+    const nlattr* tb[CTA_MAX + 1] = {};
+    if (mnl_attr_parse(nlh, sizeof(nfgenmsg), nested_cb, tb) < 0) return MNL_CB_ERROR;
+    ++t->entries;
+    const uint32_t status = tb[CTA_STATUS] ? ntohl(mnl_attr_get_u32(tb[CTA_STATUS])) : 0;
+    if (t->wanted_status && (status & t->wanted_status) != t->wanted_status) return MNL_CB_OK;
+    ++t->marked;
+    if (tb[CTA_COUNTERS_ORIG] && tb[CTA_COUNTERS_REPLY]) {
+        ++t->with_counters;
+        t->packets += counter_packets(tb[CTA_COUNTERS_ORIG]) + counter_packets(tb[CTA_COUNTERS_REPLY]);
+    }
+    return MNL_CB_OK;
+}
+
+// One dump of the conntrack table on a kept socket; with `status` set, the kernel (5.15 and
+// later) sends only entries with all of those status bits (CTA_STATUS + CTA_STATUS_MASK), and the
+// reader checks the bits again (older kernels ignore the filter and send everything).
+class CtDump {
+public:
+    CtDump() {
+        nl_ = mnl_socket_open(NETLINK_NETFILTER);
+        if (!nl_ || mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) return;
+        portid_ = mnl_socket_get_portid(nl_);
+        req_.resize(MNL_SOCKET_BUFFER_SIZE);
+        buf_.resize((32 * 1024));
+    }
+    ~CtDump() {
+        if (nl_) mnl_socket_close(nl_);
+    }
+    CtDump(const CtDump&) = delete;
+    CtDump& operator=(const CtDump&) = delete;
+    bool read(uint32_t status, DumpTotals& t) {
+        t = DumpTotals{};
+        t.wanted_status = status;
+        nlmsghdr* nlh = ct_header(req_.data(), IPCTNL_MSG_CT_GET, NLM_F_DUMP, ++seq_, AF_INET);
+        if (status) {
+            mnl_attr_put_u32(nlh, CTA_STATUS, htonl(status));
+            mnl_attr_put_u32(nlh, CTA_STATUS_MASK, htonl(status));
+        }
+        if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return false;
+        for (;;) {
+            const ssize_t n = mnl_socket_recvfrom(nl_, buf_.data(), buf_.size());
+            if (n <= 0) return false;
+            const int rc = mnl_cb_run(buf_.data(), static_cast<size_t>(n), seq_, portid_, ct_entry_cb, &t);
+            if (rc == MNL_CB_ERROR) return false;
+            if (rc == MNL_CB_STOP) return true;
+        }
+    }
+
+private:
+    mnl_socket* nl_ = nullptr;
+    uint32_t portid_ = 0;
+    uint32_t seq_ = 0;
+    std::vector<char> req_, buf_;
+};
+
+bool write_file(const char* path, const char* text) {
+    const int fd = ::open(path, O_WRONLY);
+    if (fd < 0) return false;
+    const auto len = static_cast<ssize_t>(std::strlen(text));
+    const bool ok = ::write(fd, text, static_cast<size_t>(len)) == len;
+    ::close(fd);
+    return ok;
+}
+
+void section_ctdump(const Options& o) {
+    // This process is in its own network namespace (main): the sysctl is that namespace's.
+    if (!write_file("/proc/sys/net/netfilter/nf_conntrack_acct", "1")) {
+        check(false, "nf_conntrack_acct=1 in the benchmark's namespace");
+        return;
+    }
+    const std::vector<long> sizes = o.quick ? std::vector<long>{1000} : std::vector<long>{1000, 30000};
+    const int rounds = o.quick ? 1 : 5;
+    PluginRun p(true, true, "");  // the default configuration: its table, conntrack statistics
+    check(p.ok, "the plugin starts (defaults)");
+    if (!p.ok) return;
+    std::printf("\n== (6) ctnetlink dump of the conntrack table (candidate for offloaded flows), medians of %d rounds\n",
+                rounds);
+    long buckets = -1, max_entries = -1;
+    if (FILE* f = std::fopen("/proc/sys/net/netfilter/nf_conntrack_buckets", "r")) {
+        if (std::fscanf(f, "%ld", &buckets) != 1) buckets = -1;
+        std::fclose(f);
+    }
+    if (FILE* f = std::fopen("/proc/sys/net/netfilter/nf_conntrack_max", "r")) {
+        if (std::fscanf(f, "%ld", &max_entries) != 1) max_entries = -1;
+        std::fclose(f);
+    }
+    // A dump walks every bucket of the (global) hash table, whatever the namespace holds.
+    std::printf("conntrack hash table: %ld buckets (nf_conntrack_buckets), nf_conntrack_max %ld\n", buckets,
+                max_entries);
+    std::printf("RESULT ctdump.buckets %ld\n", buckets);
+    std::printf("%8s  %-58s %10s %10s %9s\n", "entries", "what", "wall us", "cpu us", "x plugin");
+    long inserted = 0;
+    for (const long n : sizes) {
+        if (!insert_conntrack_entries(inserted, n - inserted)) {
+            check(false, "inserting " + std::to_string(n) + " conntrack entries");
+            return;
+        }
+        inserted = n;
+        const long reads = o.quick ? 20 : std::max(20L, 200000 / n);
+        Samples plugin_s, full_s, none_s, tenth_s, reader_s, health_s, flow_s, both_s;
+        DumpTotals full, none, tenth;
+        CtDump dump;
+        for (int r = 0; r < rounds; ++r) {
+            time_reader(reads, reader_s, health_s, flow_s, both_s);
+            fake_collectd::clear_records();
+            long values = 0;
+            time_plugin_reads(reads, 100, plugin_s, values);
+            auto timed = [&](Samples& out, uint32_t status, DumpTotals& t) {
+                dump.read(status, t);
+                const double w0 = now_ns(CLOCK_MONOTONIC), c0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+                bool ok = true;
+                for (long i = 0; i < reads; ++i) ok = dump.read(status, t) && ok;
+                out.add((now_ns(CLOCK_MONOTONIC) - w0) / static_cast<double>(reads),
+                        (now_ns(CLOCK_PROCESS_CPUTIME_ID) - c0) / static_cast<double>(reads));
+                check(ok, "every ctnetlink dump succeeds");
+            };
+            timed(full_s, 0, full);
+            timed(none_s, IPS_OFFLOAD, none);
+            timed(tenth_s, IPS_ASSURED, tenth);
+        }
+        check(full.entries == n && full.with_counters == n,
+              "the full dump returns " + std::to_string(n) + " entries with counters (got " +
+                  std::to_string(full.entries) + ", " + std::to_string(full.with_counters) + " with counters)");
+        check(none.entries == 0, "the dump filtered on IPS_OFFLOAD returns nothing here (got " +
+                                     std::to_string(none.entries) + ")");
+        check(tenth.entries == n / 10 && tenth.marked == n / 10,
+              "the dump filtered on IPS_ASSURED returns the tenth marked (" + std::to_string(n / 10) + ", got " +
+                  std::to_string(tenth.entries) + ")");
+        const double pw = plugin_s.wall_med();
+        auto row = [&](const char* what, const Samples& s) {
+            std::printf("%8ld  %-58s %10.1f %10.1f %9.1f\n", n, what, s.wall_med() / 1e3, s.cpu_med() / 1e3,
+                        s.wall_med() / pw);
+        };
+        row("plugin read today (defaults, through the stand-in)", plugin_s);
+        row("nft layer today: counters + conntrack statistics", both_s);
+        row("ctnetlink dump, every entry (kernel < 5.15, or all offloaded)", full_s);
+        row("ctnetlink dump, kernel filter IPS_OFFLOAD, none match", none_s);
+        row("ctnetlink dump, kernel filter, a tenth match", tenth_s);
+        std::printf("RESULT ctdump.%ld_plugin_wall_us %.1f\nRESULT ctdump.%ld_full_wall_us %.1f\n"
+                    "RESULT ctdump.%ld_full_cpu_us %.1f\nRESULT ctdump.%ld_filtered_none_wall_us %.1f\n"
+                    "RESULT ctdump.%ld_filtered_tenth_wall_us %.1f\n",
+                    n, pw / 1e3, n, full_s.wall_med() / 1e3, n, full_s.cpu_med() / 1e3, n, none_s.wall_med() / 1e3,
+                    n, tenth_s.wall_med() / 1e3);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -519,7 +775,7 @@ int main(int argc, char** argv) {
         if (a == "--quick") o.quick = true;
         else if (a == "--section" && i + 1 < argc) o.section = argv[++i];
         else {
-            std::fprintf(stderr, "usage: bench_read [--quick] [--section read|scale|soak|all]\n");
+            std::fprintf(stderr, "usage: bench_read [--quick] [--section read|scale|soak|ctdump|all]\n");
             return 2;
         }
     }
@@ -531,6 +787,7 @@ int main(int argc, char** argv) {
     if (o.section == "all" || o.section == "read") section_read(o);
     if (o.section == "all" || o.section == "scale") section_scale(o);
     if (o.section == "all" || o.section == "soak") section_soak(o);
+    if (o.section == "all" || o.section == "ctdump") section_ctdump(o);
     if (g_failed) {
         std::printf("bench_read: FAILED\n");
         return 1;
