@@ -332,8 +332,8 @@ void Plugin::read_health(Dispatcher& d) {
                                                     Hook::forward) != config_.ruleset.hooks.end();
     if (flowtables > 0 && counts_forward) {
         if (offloading_.start("on"))
-            WARNING(LOG_PREFIX "flow offloading is on (%u flowtable%s): packets of offloaded connections skip the "
-                    "forward hook, so forward counters undercount", flowtables, flowtables == 1 ? "" : "s");
+            WARNING(LOG_PREFIX "flow offloading is on (%u flowtable%s): " CTNFT_OFFLOAD_EFFECT, flowtables,
+                    flowtables == 1 ? "" : "s");
     } else if (offloading_.end()) {
         INFO(LOG_PREFIX "flow offloading is off again: forward counters see every forwarded packet");
     }

@@ -80,8 +80,7 @@ std::vector<Notice> Notifier::health(const ConntrackHealth& health, uint32_t flo
     const bool offloading = flowtables > 0 && counts_forward;
     if (offloading && !offloading_)
         out.push_back({Notice::Severity::warning, "count", "flowtables",
-                       format("flow offloading is on (%u flowtable%s): packets of offloaded connections skip the "
-                              "forward hook, so forward counters undercount",
+                       format("flow offloading is on (%u flowtable%s): " CTNFT_OFFLOAD_EFFECT,
                               flowtables, flowtables == 1 ? "" : "s")});
     else if (!offloading && offloading_)
         out.push_back({Notice::Severity::okay, "count", "flowtables",

@@ -210,6 +210,10 @@ TEST_CASE("flow offloading: WARNING when it starts and the forward hook is count
     CHECK(n[0].type == "count");
     CHECK(n[0].type_instance == "flowtables");
     CHECK(n[0].message.rfind("flow offloading is on (1 flowtable): ", 0) == 0);
+    // It says what changes in the graphs: which ones fall, which stay complete.
+    CHECK(n[0].message.find("forward graphs now miss most packets of offloaded TCP and UDP connections") !=
+          std::string::npos);
+    CHECK(n[0].message.find("established and invalid fall; new, input and output stay complete") != std::string::npos);
     CHECK(reads.read(Read{}, 2, true).empty());
     n = reads.read(Read{}, 0, true);
     REQUIRE(n.size() == 1);

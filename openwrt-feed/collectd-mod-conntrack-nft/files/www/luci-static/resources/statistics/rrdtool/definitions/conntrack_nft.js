@@ -128,7 +128,7 @@ return baseclass.extend({
 
 		if (present(graph, host, plugin, '', 'count', [ 'flowtables' ]).length)
 			graphs.push({
-				title: '%H: Flowtables (while above 0, forward counters miss offloaded packets)',
+				title: '%H: Flowtables (while above 0, forward established and invalid miss offloaded packets)',
 				vlabel: 'Flowtables',
 				number_format: '%5.0lf',
 				y_min: '0',

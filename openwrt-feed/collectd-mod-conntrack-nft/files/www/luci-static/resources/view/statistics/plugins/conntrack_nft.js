@@ -60,7 +60,7 @@ return baseclass.extend({
 		o.default = [ 'tcp', 'udp' ];
 
 		o = managed(s.option(form.MultiValue, 'Hooks', _('Hooks'),
-			_('With flow offloading on, forwarded packets of offloaded connections skip the forward hook.')));
+			_('With flow offloading on (Network > Firewall), the forward graphs miss most packets of offloaded TCP and UDP connections: established and invalid fall, while new, input and output stay complete.')));
 		o.value('prerouting');
 		o.value('input');
 		o.value('forward');
