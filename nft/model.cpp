@@ -98,7 +98,9 @@ std::string_view hook_short_name(Hook hook) {
 
 }  // namespace
 
-std::string_view to_string(Family value) { return name_of(kFamilies, value); }
+std::string_view to_string(Family value) {
+    return value == Family::netdev ? std::string_view("netdev") : name_of(kFamilies, value);
+}
 std::string_view to_string(Hook value) { return name_of(kHooks, value); }
 std::string_view to_string(Protocol value) { return name_of(kProtocols, value); }
 std::string_view to_string(CtState value) { return name_of(kStates, value); }
@@ -186,6 +188,7 @@ uint8_t nfproto(Family family) {
         case Family::ip: return NFPROTO_IPV4;
         case Family::ip6: return NFPROTO_IPV6;
         case Family::inet: return NFPROTO_INET;
+        case Family::netdev: return NFPROTO_NETDEV;
     }
     return NFPROTO_UNSPEC;
 }

@@ -12,7 +12,9 @@
 
 namespace ctnft {
 
-enum class Family { ip, ip6, inet };
+// netdev is the offload probe's family (nft/offload_probe.h), never a user's choice: parse_family
+// and accepted_families know only ip, ip6 and inet.
+enum class Family { ip, ip6, inet, netdev };
 enum class Hook { prerouting, input, forward, output, postrouting };
 enum class Protocol { tcp, udp, icmp, icmpv6 };
 enum class CtState { invalid, established, related, new_, untracked };

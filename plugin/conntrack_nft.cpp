@@ -16,6 +16,7 @@
 
 #include "nft/conntrack_stats.h"
 #include "nft/managed_table.h"
+#include "nft/offload_probe.h"
 #include "nft/table_queries.h"
 #include "plugin/collectd_api.h"
 #include "plugin/log_once.h"
@@ -121,6 +122,13 @@ private:
     bool read_counters(std::size_t& count);
     void dispatch_counters(Dispatcher& d, std::size_t count);
     void read_health(Dispatcher& d);
+    bool counts_forward() const {
+        return !table_ || std::find(config_.ruleset.hooks.begin(), config_.ruleset.hooks.end(), Hook::forward) !=
+                              config_.ruleset.hooks.end();
+    }
+    void count_offloaded(Dispatcher& d);
+    Status update_probe();
+    void remove_probe();
 
     PluginConfig config_;
     std::unique_ptr<ManagedTable> table_;   // Manage true
@@ -137,6 +145,15 @@ private:
     // is part of the ruleset): the counter dump tells the generation for free.
     uint32_t flowtables_ = 0;
     std::optional<uint16_t> flowtables_generation_;
+    // CountOffloaded: the probe (nft/offload_probe.h) follows the flowtables' devices, checked
+    // again when the ruleset generation moved. probe_ is what the kernel holds now (no devices:
+    // no probe).
+    Flowtables probe_;
+    std::optional<uint16_t> probe_generation_;
+    std::unique_ptr<CounterReader> probe_reader_;
+    std::vector<CounterValue> probe_values_;
+    OffloadTally offloaded_;
+    Episode probe_down_;
 
     // With SampleInterval: a thread samples the counters between reads. mutex_ serialises every
     // use of the netlink socket and of the values, so sampler and read callback never race.
@@ -328,8 +345,7 @@ void Plugin::read_health(Dispatcher& d) {
                          cpu.total[static_cast<std::size_t>(stat)]);
     }
     d.gauge(kHealthPlugin, "", "count", "flowtables", flowtables);
-    const bool counts_forward = !table_ || std::find(config_.ruleset.hooks.begin(), config_.ruleset.hooks.end(),
-                                                    Hook::forward) != config_.ruleset.hooks.end();
+    const bool counts_forward = this->counts_forward();
     if (flowtables > 0 && counts_forward) {
         if (offloading_.start("on"))
             WARNING(LOG_PREFIX "flow offloading is on (%u flowtable%s): " CTNFT_OFFLOAD_EFFECT, flowtables,
@@ -340,12 +356,93 @@ void Plugin::read_health(Dispatcher& d) {
     if (notifier_) notify(notifier_->health(health, flowtables, counts_forward));
 }
 
+// Makes the probe match the flowtables now: made, made again on other devices, or removed.
+Status Plugin::update_probe() {
+    Flowtables now;
+    if (Status s = read_flowtables(socket(), now); !s) return s;
+    if (now.devices == probe_.devices && probe_ahead_priority(now) == probe_ahead_priority(probe_) &&
+        probe_behind_priority(now) == probe_behind_priority(probe_))
+        return {};
+    const std::string& table = config_.ruleset.table;
+    TableInfo info;
+    if (Status s = get_table(socket(), Family::netdev, table, info); !s) return s;
+    Batch batch(socket().next_seq());
+    if (info.exists) add_delete_offload_probe(batch, table);
+    if (!now.devices.empty()) add_offload_probe(batch, table, now, table_->owned() ? kTableFlagOwner : 0);
+    if (info.exists || !now.devices.empty())
+        if (Status s = socket().commit(batch); !s)
+            return Status::error("offload probe on " + std::to_string(now.devices.size()) + " flowtable device(s): " +
+                                     s.message(), s.code());
+    // The old probe's counts are kept; the new one starts from zero.
+    offloaded_.restart();
+    probe_ = now.devices.empty() ? Flowtables{} : now;
+    if (!probe_.devices.empty()) {
+        std::string devices;
+        for (const auto& dev : probe_.devices) devices += (devices.empty() ? "" : ", ") + dev;
+        INFO(LOG_PREFIX "counting offloaded forward packets at ingress of %s (table netdev %s, priorities %d and %d "
+             "around the flowtables)", devices.c_str(), table.c_str(), probe_ahead_priority(probe_),
+             probe_behind_priority(probe_));
+    }
+    return {};
+}
+
+void Plugin::count_offloaded(Dispatcher& d) {
+    const std::optional<uint16_t> generation = table_->generation();
+    Status s;
+    if (!generation || generation != probe_generation_) {
+        probe_generation_.reset();
+        s = update_probe();
+        if (s) probe_generation_ = generation;
+    }
+    if (s && !probe_.devices.empty()) {
+        if (!probe_reader_) probe_reader_ = std::make_unique<CounterReader>(Family::netdev, config_.ruleset.table);
+        std::size_t count = 0;
+        bool missing = false;
+        s = probe_reader_->read(socket(), probe_values_, count, missing);
+        if (s && missing) {
+            // Someone removed it: made again at the next read.
+            offloaded_.restart();
+            probe_ = Flowtables{};
+            probe_generation_.reset();
+            s = Status::error("the offload probe (table netdev " + config_.ruleset.table + ") was removed; made again");
+        }
+        for (Protocol p : kProbeProtocols) {
+            uint64_t ahead = 0, behind = 0;
+            for (std::size_t i = 0; s && i < count; ++i) {
+                if (probe_values_[i].name == probe_counter(p, true)) ahead = probe_values_[i].packets;
+                if (probe_values_[i].name == probe_counter(p, false)) behind = probe_values_[i].packets;
+            }
+            if (s) offloaded_.sample(p, ahead, behind);
+        }
+    }
+    if (!s) {
+        if (probe_down_.start(s.message())) WARNING(LOG_PREFIX "%s", s.message().c_str());
+    } else if (probe_down_.end()) {
+        INFO(LOG_PREFIX "counting offloaded forward packets works again");
+    }
+    for (Protocol p : kProbeProtocols)
+        if (std::find(config_.ruleset.protocols.begin(), config_.ruleset.protocols.end(), p) !=
+            config_.ruleset.protocols.end())
+            d.derive(kCountersPlugin, config_.ruleset.table, "packets", offloaded_counter_name(p), offloaded_.total(p));
+}
+
+void Plugin::remove_probe() {
+    if (probe_.devices.empty()) return;
+    Batch batch(socket().next_seq());
+    add_delete_offload_probe(batch, config_.ruleset.table);
+    if (Status s = socket().commit(batch); !s)
+        WARNING(LOG_PREFIX "removing the offload probe (table netdev %s) failed: %s", config_.ruleset.table.c_str(),
+                s.message().c_str());
+    probe_ = Flowtables{};
+}
+
 int Plugin::read() {
     std::lock_guard<std::mutex> lock(mutex_);
     Dispatcher d;
     std::size_t count = 0;
     const bool counters_ok = read_counters(count);
     if (counters_ok) dispatch_counters(d, count);
+    if (counters_ok && table_ && config_.count_offloaded && counts_forward()) count_offloaded(d);
     if (window_) dispatch_extremes(d);
     if (config_.conntrack_stats) read_health(d);
     return counters_ok ? 0 : -1;
@@ -353,6 +450,7 @@ int Plugin::read() {
 
 void Plugin::shutdown() {
     stop_sampler();
+    if (table_) remove_probe();
     if (table_ && !config_.keep_table) {
         if (Status s = table_->remove(); !s)
             WARNING(LOG_PREFIX "removing %s failed: %s", family_table(config_.ruleset).c_str(), s.message().c_str());

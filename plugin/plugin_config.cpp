@@ -120,7 +120,7 @@ Status get_percent(const oconfig_item_t* item, const char* key, double& out) {
 
 constexpr const char* kKeys =
     "Table, Family, Manage, Protocol, Hook, State, Priority, RuleShape, ReportBytes, KeepTable, OwnerFlag, "
-    "ConntrackStats, PerCPU, SampleInterval, SampleCounter, Notifications, FillThreshold";
+    "ConntrackStats, PerCPU, SampleInterval, SampleCounter, Notifications, FillThreshold, CountOffloaded";
 
 }  // namespace
 
@@ -190,6 +190,9 @@ Status parse_plugin_config(const oconfig_item_s* block, PluginConfig& config, st
         } else if (is("FillThreshold")) {
             s = get_percent(item, "FillThreshold", config.fill_threshold);
             seen_threshold = true;
+        } else if (is("CountOffloaded")) {
+            s = get_bool(item, "CountOffloaded", config.count_offloaded);
+            managed("CountOffloaded");
         } else if (is("OwnerFlag")) {
             s = get_bool(item, "OwnerFlag", config.owner_flag);
             managed("OwnerFlag");

@@ -22,6 +22,9 @@ struct PluginConfig {
     std::vector<std::string> sample_counters;  // fnmatch patterns; empty: every counter
     bool notifications = true;    // collectd notifications on losses, a filling table, repairs, offloading
     double fill_threshold = 90;   // percent of the conntrack table that makes a notification
+    // While a flowtable exists: the offload probe (nft/offload_probe.h) on its devices, and
+    // <proto>_conntrack_fwd_offloaded dispatched beside the forward counters.
+    bool count_offloaded = true;
 };
 
 // Parses the block's children into config, starting from the defaults. On failure returns an

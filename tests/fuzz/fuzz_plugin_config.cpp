@@ -24,7 +24,7 @@ namespace {
 constexpr const char* kKeys[] = {"Table", "Family", "Manage", "Protocol", "Hook", "State", "Priority",
                                  "ReportBytes", "KeepTable", "OwnerFlag", "ConntrackStats", "PerCPU",
                                  "SampleInterval", "SampleCounter", "table", "SAMPLEINTERVAL",
-                                 "Notifications", "FillThreshold"};
+                                 "Notifications", "FillThreshold", "CountOffloaded"};
 constexpr const char* kWords[] = {"ip", "ip6", "inet", "tcp", "udp", "icmp", "icmpv6", "input", "output",
                                   "forward", "prerouting", "postrouting", "new", "established", "related",
                                   "invalid", "untracked", "true", "false", "conntrack_stats", "*_fwd_*", ""};

@@ -123,6 +123,20 @@ write("conntrack_stats", "global", global_stats(123, 262144))
 write("conntrack_stats", "mixed", global_stats(0, 0) + cpu_stats(7, [5] * 10))
 
 
+# --- flowtable_message: a flowtable dump (NFTA_FLOWTABLE_*: TABLE 1, NAME 2, HOOK 3 {NUM 1,
+# PRIORITY 2, DEVS 3 {NFTA_DEVICE_NAME 1 ...}}, USE 4, HANDLE 5, FLAGS 7), as fw4 makes it
+def flowtable(name, prio, devices, table="fw4", family=1):
+    hook = nested(3, u32(1, 0), u32(2, prio & 0xffffffff), nested(3, *[string(1, d) for d in devices]))
+    return msg(nft(NFT_MSG_NEWFLOWTABLE), string(1, table) + string(2, name) + hook + u32(4, 0) + u64(5, 3) +
+               u32(7, 0), family=family)
+
+
+write("flowtable_message", "fw4", flowtable("ft", 0, ["br-lan", "eth1"]) + done())
+write("flowtable_message", "two_tables", flowtable("ft", 0, ["eth0", "wan"]) + flowtable("ft2", -10, ["eth0", "lan1"], table="x") + done())
+write("flowtable_message", "no_devices", flowtable("ft", 5, []) + done())
+write("flowtable_message", "no_hook", msg(nft(NFT_MSG_NEWFLOWTABLE), string(1, "fw4") + string(2, "ft")) + done())
+
+
 # --- netlink_replies: mode byte, then chunks [u16 len][u8 control][datagram]
 def chunk(data, control=0x81):
     return struct.pack("<HB", len(data), control) + data
@@ -172,7 +186,7 @@ write("netlink_replies", "interrupted_dump", bytes([0]) + chunk(
 # --- plugin_config: the tree encoding of fuzz_plugin_config.cpp
 KEYS = ["Table", "Family", "Manage", "Protocol", "Hook", "State", "Priority", "ReportBytes", "KeepTable",
         "OwnerFlag", "ConntrackStats", "PerCPU", "SampleInterval", "SampleCounter", "table", "SAMPLEINTERVAL",
-        "Notifications", "FillThreshold"]
+        "Notifications", "FillThreshold", "CountOffloaded"]
 WORDS = ["ip", "ip6", "inet", "tcp", "udp", "icmp", "icmpv6", "input", "output", "forward", "prerouting",
          "postrouting", "new", "established", "related", "invalid", "untracked", "true", "false",
          "conntrack_stats", "*_fwd_*", ""]
@@ -209,4 +223,5 @@ write("plugin_config", "everything", item("Table", "my_table") + item("Family", 
 write("plugin_config", "errors", item("Unknown", "x") + item("Priority", 1.5))
 write("plugin_config", "notifications", item("Notifications", False) + item("FillThreshold", 92.5) +
       item("FillThreshold", "100") + item("FillThreshold", 0.5) + item("ConntrackStats", True))
+write("plugin_config", "count_offloaded", item("CountOffloaded", False) + item("Manage", False) + item("Table", "t"))
 write("plugin_config", "nested", item("Hook", children=[item("State", "new")]))

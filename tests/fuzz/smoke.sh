@@ -8,7 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-10}
-targets=${FUZZ_TARGETS:-"counter_message conntrack_stats netlink_replies plugin_config"}
+targets=${FUZZ_TARGETS:-"counter_message conntrack_stats netlink_replies flowtable_message plugin_config"}
 export CXX=${CXX:-clang++}
 mkdir -p "$build"
 cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_BUILD_TYPE=RelWithDebInfo \

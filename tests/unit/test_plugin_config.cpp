@@ -60,7 +60,7 @@ const std::string kHooks = "prerouting, input, forward, output, postrouting";
 const std::string kStates = "new, established, related, invalid, untracked";
 const std::string kKeys =
     "Table, Family, Manage, Protocol, Hook, State, Priority, RuleShape, ReportBytes, KeepTable, OwnerFlag, "
-    "ConntrackStats, PerCPU, SampleInterval, SampleCounter, Notifications, FillThreshold";
+    "ConntrackStats, PerCPU, SampleInterval, SampleCounter, Notifications, FillThreshold, CountOffloaded";
 
 }  // namespace
 
@@ -86,6 +86,28 @@ TEST_CASE("an empty block gives the defaults") {
     CHECK_FALSE(p.config.per_cpu);
     CHECK(p.config.notifications);
     CHECK(p.config.fill_threshold == 90);
+    CHECK(p.config.count_offloaded);
+}
+
+TEST_CASE("CountOffloaded: a boolean, only for a managed table") {
+    ConfigBlock b = plugin_block();
+    b.add("CountOffloaded", false);
+    Parsed p = parse(b);
+    REQUIRE(p.status.ok());
+    CHECK_FALSE(p.config.count_offloaded);
+    CHECK(p.warning.empty());
+
+    ConfigBlock attach = plugin_block();
+    attach.add("Manage", false).add("CountOffloaded", true);
+    p = parse(attach);
+    REQUIRE(p.status.ok());
+    CHECK(p.warning.find("CountOffloaded: only used with Manage true") != std::string::npos);
+
+    ConfigBlock bad = plugin_block();
+    bad.add("CountOffloaded", "sometimes");
+    p = parse(bad);
+    REQUIRE_FALSE(p.status.ok());
+    CHECK(p.status.message().find("CountOffloaded") != std::string::npos);
 }
 
 TEST_CASE("parsing starts from the defaults whatever the config held before") {

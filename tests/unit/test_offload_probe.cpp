@@ -1,0 +1,139 @@
+// The offload probe's pure parts: flowtable replies parsed and merged, the chains' priorities
+// around the flowtables, counter names, and the tally that turns ahead/behind counters into
+// totals that never go back.
+#include "catch.h"
+
+#include <limits>
+#include <vector>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/flowtable.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "nft/netlink_socket.h"
+#include "nft/offload_probe.h"
+
+using namespace ctnft;
+
+namespace {
+
+// A NEWFLOWTABLE message as the kernel sends it, built with libnftnl.
+struct FlowtableReply {
+    std::vector<uint64_t> storage = std::vector<uint64_t>(1024, 0);
+    nlmsghdr* nlh = nullptr;
+    FlowtableReply(const char* table, const char* name, int32_t prio, std::vector<const char*> devices) {
+        nftnl_flowtable* f = nftnl_flowtable_alloc();
+        nftnl_flowtable_set_str(f, NFTNL_FLOWTABLE_TABLE, table);
+        nftnl_flowtable_set_str(f, NFTNL_FLOWTABLE_NAME, name);
+        nftnl_flowtable_set_u32(f, NFTNL_FLOWTABLE_HOOKNUM, NF_NETDEV_INGRESS);
+        nftnl_flowtable_set_s32(f, NFTNL_FLOWTABLE_PRIO, prio);
+        devices.push_back(nullptr);
+        nftnl_flowtable_set_array(f, NFTNL_FLOWTABLE_DEVICES, devices.data());
+        nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(storage.data()), NFT_MSG_NEWFLOWTABLE, NFPROTO_INET,
+                                    NLM_F_MULTI, 1);
+        nftnl_flowtable_nlmsg_build_payload(nlh, f);
+        nftnl_flowtable_free(f);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a flowtable reply of fw4's shape is parsed") {
+    FlowtableReply r("fw4", "ft", 0, {"br-lan", "eth1"});
+    FlowtableInfo f;
+    REQUIRE(parse_flowtable_message(r.nlh, f));
+    CHECK(f.table == "fw4");
+    CHECK(f.name == "ft");
+    CHECK(f.priority == 0);
+    CHECK(f.devices == std::vector<std::string>{"br-lan", "eth1"});
+}
+
+TEST_CASE("a negative priority survives parsing") {
+    FlowtableReply r("t", "f", -150, {"wan"});
+    FlowtableInfo f;
+    REQUIRE(parse_flowtable_message(r.nlh, f));
+    CHECK(f.priority == -150);
+}
+
+TEST_CASE("other messages and truncated ones are not flowtables") {
+    FlowtableReply r("fw4", "ft", 0, {"eth0"});
+    FlowtableInfo f;
+    r.nlh->nlmsg_type = static_cast<uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWOBJ);
+    CHECK_FALSE(parse_flowtable_message(r.nlh, f));
+    FlowtableReply bare("fw4", "ft", 0, {"eth0"});
+    bare.nlh->nlmsg_len = NLMSG_HDRLEN + 4;  // the nfgenmsg only: no name, no table
+    CHECK_FALSE(parse_flowtable_message(bare.nlh, f));
+}
+
+TEST_CASE("flowtables merge: devices sorted and once, priorities from lowest to highest") {
+    Flowtables all;
+    CHECK(all.count == 0);
+    all.add(FlowtableInfo{"fw4", "ft", 0, {"eth1", "br-lan"}});
+    all.add(FlowtableInfo{"x", "ft2", -10, {"eth1", "wan"}});
+    CHECK(all.count == 2);
+    CHECK(all.devices == std::vector<std::string>{"br-lan", "eth1", "wan"});
+    CHECK(all.min_priority == -10);
+    CHECK(all.max_priority == 0);
+    CHECK(probe_ahead_priority(all) == -11);
+    CHECK(probe_behind_priority(all) == 1);
+
+    Flowtables one;
+    one.add(FlowtableInfo{"fw4", "ft", 5, {"eth0"}});
+    CHECK(one.min_priority == 5);  // not the default 0
+    CHECK(probe_ahead_priority(one) == 4);
+    CHECK(probe_behind_priority(one) == 6);
+}
+
+TEST_CASE("the probe's priorities saturate at the ends of int32") {
+    Flowtables f;
+    f.add(FlowtableInfo{"t", "a", std::numeric_limits<int32_t>::min(), {"x"}});
+    f.add(FlowtableInfo{"t", "b", std::numeric_limits<int32_t>::max(), {"x"}});
+    CHECK(probe_ahead_priority(f) == std::numeric_limits<int32_t>::min());
+    CHECK(probe_behind_priority(f) == std::numeric_limits<int32_t>::max());
+}
+
+TEST_CASE("names: the probe's counters and what the plugin dispatches") {
+    CHECK(probe_counter(Protocol::tcp, true) == "tcp_ahead");
+    CHECK(probe_counter(Protocol::udp, false) == "udp_behind");
+    CHECK(offloaded_counter_name(Protocol::tcp) == "tcp_conntrack_fwd_offloaded");
+    CHECK(offloaded_counter_name(Protocol::udp) == "udp_conntrack_fwd_offloaded");
+}
+
+TEST_CASE("the tally is ahead minus behind, per protocol") {
+    OffloadTally t;
+    CHECK(t.total(Protocol::tcp) == 0);
+    t.sample(Protocol::tcp, 1000, 40);
+    t.sample(Protocol::udp, 800, 8);
+    CHECK(t.total(Protocol::tcp) == 960);
+    CHECK(t.total(Protocol::udp) == 792);
+    t.sample(Protocol::tcp, 1500, 41);
+    CHECK(t.total(Protocol::tcp) == 1459);
+}
+
+TEST_CASE("the tally never goes back: a packet counted behind after ahead was read") {
+    OffloadTally t;
+    t.sample(Protocol::tcp, 100, 10);
+    t.sample(Protocol::tcp, 100, 12);  // two packets reached the behind chain since
+    CHECK(t.total(Protocol::tcp) == 90);
+    t.sample(Protocol::tcp, 5, 9);     // behind above ahead: never negative
+    CHECK(t.total(Protocol::tcp) == 90);
+    t.sample(Protocol::tcp, 120, 12);
+    CHECK(t.total(Protocol::tcp) == 108);
+}
+
+TEST_CASE("a probe made again continues the totals from where they were") {
+    OffloadTally t;
+    t.sample(Protocol::tcp, 500, 100);
+    t.sample(Protocol::udp, 50, 0);
+    t.restart();  // new devices: the new probe's counters start from zero
+    CHECK(t.total(Protocol::tcp) == 400);
+    t.sample(Protocol::tcp, 30, 10);
+    t.sample(Protocol::udp, 0, 0);
+    CHECK(t.total(Protocol::tcp) == 420);
+    CHECK(t.total(Protocol::udp) == 50);
+    t.restart();
+    t.restart();  // twice in a row adds nothing twice
+    CHECK(t.total(Protocol::tcp) == 420);
+}
