@@ -23,8 +23,10 @@ struct PluginConfig {
     bool notifications = true;    // collectd notifications on losses, a filling table, repairs, offloading
     double fill_threshold = 90;   // percent of the conntrack table that makes a notification
     // While a flowtable exists: the offload probe (nft/offload_probe.h) on its devices, and
-    // <proto>_conntrack_fwd_offloaded dispatched beside the forward counters.
-    bool count_offloaded = true;
+    // <proto>_conntrack_fwd_offloaded dispatched beside the forward counters. Off by default: the
+    // probe costs every packet arriving on a flowtable device about 170 ns here (tests/bench/
+    // offload_probe.sh), paid on the fast path that offloading is turned on for.
+    bool count_offloaded = false;
 };
 
 // Parses the block's children into config, starting from the defaults. On failure returns an

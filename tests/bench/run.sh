@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The benchmarks of docs/performance.md, in one run: (1) read path, (2) scale, (3) packet path,
-# (4) footprint, (5) the whole daemon against a do-nothing plugin. Needs root (network namespaces; nothing on the host changes).
+# (4) footprint, (5) the whole daemon against a do-nothing plugin, (6) a ctnetlink dump of the
+# conntrack table and (7) CountOffloaded's probe on the packet path (docs/diagnosis.md). Needs root (network namespaces; nothing on the host changes).
 #
 #   tests/bench/run.sh [--quick]        # full: a few minutes; --quick: the CI smoke mode (< 60 s)
 #
@@ -33,6 +34,7 @@ echo "== date: $(date -u +%Y-%m-%dT%H:%MZ)${QUICK:+ (quick smoke mode: figures a
 
 "$BUILD_DIR/tests/bench/bench_read" $QUICK || rc=1
 bash "$here/packet_path.sh" $QUICK || rc=1
+bash "$here/offload_probe.sh" $QUICK || rc=1
 bash "$here/footprint.sh" || rc=1
 bash "$here/daemon.sh" $QUICK || rc=1
 exit $rc

@@ -29,6 +29,7 @@ done
 write_conf "$TMP/collectd.conf" <<'EOF'
 <Plugin conntrack_nft>
   ConntrackStats true
+  CountOffloaded true
 </Plugin>
 EOF
 start_collectd "$ROUTER" "$TMP/collectd.conf"

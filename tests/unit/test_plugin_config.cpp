@@ -86,15 +86,15 @@ TEST_CASE("an empty block gives the defaults") {
     CHECK_FALSE(p.config.per_cpu);
     CHECK(p.config.notifications);
     CHECK(p.config.fill_threshold == 90);
-    CHECK(p.config.count_offloaded);
+    CHECK_FALSE(p.config.count_offloaded);
 }
 
 TEST_CASE("CountOffloaded: a boolean, only for a managed table") {
     ConfigBlock b = plugin_block();
-    b.add("CountOffloaded", false);
+    b.add("CountOffloaded", true);
     Parsed p = parse(b);
     REQUIRE(p.status.ok());
-    CHECK_FALSE(p.config.count_offloaded);
+    CHECK(p.config.count_offloaded);
     CHECK(p.warning.empty());
 
     ConfigBlock attach = plugin_block();
