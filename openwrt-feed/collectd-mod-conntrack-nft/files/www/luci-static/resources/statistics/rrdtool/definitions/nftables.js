@@ -18,12 +18,17 @@ var PROTOCOLS = [ 'tcp', 'udp', 'icmp', 'icmpv6' ];
  * the stacked states (the bottom), and invalid, a line not stacked, is drawn after every area.
  * (A weight of 0 would mean "none": they start at 1.)
  */
-var WEIGHT = { new: 1, related: 2, untracked: 3, established: 4, invalid: 9 };
-var COUNTER = /^(\w+?)_conntrack_(prerouting|input|fwd|output|postrouting)_(new|established|related|invalid|untracked)$/;
+/*
+ * offloaded (CountOffloaded, forward only): packets of offloaded connections, which skipped the
+ * forward hook; stacked at the bottom, so that the stack is again all forwarded traffic.
+ */
+var WEIGHT = { new: 1, related: 2, untracked: 3, established: 4, offloaded: 5, invalid: 9 };
+var COUNTER = /^(\w+?)_conntrack_(prerouting|input|fwd|output|postrouting)_(new|established|related|invalid|untracked|offloaded)$/;
 
 /* One colour per state, the same in every graph; invalid is red. */
 var STATE_COLORS = {
-	established: '1c7c2c', new: '1f4e9e', related: '7a4fa0', untracked: '888888', invalid: 'e00000'
+	established: '1c7c2c', new: '1f4e9e', related: '7a4fa0', untracked: '888888', invalid: 'e00000',
+	offloaded: '8fd18f'
 };
 
 /*

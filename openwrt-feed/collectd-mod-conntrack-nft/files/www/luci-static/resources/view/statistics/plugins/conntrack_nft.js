@@ -105,6 +105,10 @@ return baseclass.extend({
 		o.default = '1';
 		o.depends('enable', '1');
 
+		o = managed(s.option(form.Flag, 'CountOffloaded', _('Count offloaded packets'),
+			_('With flow offloading on, also count the forward packets of offloaded connections (graphed as "offloaded" in the forward graphs), at a cost to every packet on the offloaded devices.')));
+		o.default = '0';
+
 		o = s.option(form.Flag, 'PerCPU', _('Per CPU'), _('Also report each conntrack statistic per CPU.'));
 		o.default = '0';
 		o.depends({ enable: '1', ConntrackStats: '1' });
