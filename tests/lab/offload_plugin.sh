@@ -91,7 +91,8 @@ done
 
 # Offloading off again (fw4's table deleted): the probe goes.
 in_ns "$ROUTER" nft delete table inet fw4
-wait_for 30 sh -c "! ip netns exec $ROUTER nft list tables | grep -q 'table netdev'" &&
+no_probe() { local tables; tables=$(in_ns "$ROUTER" nft list tables); ! grep -q 'table netdev' <<< "$tables"; }
+wait_for 30 no_probe &&
     pass "the probe is removed with the last flowtable" || fail "the probe stayed after the flowtable went"
 before=$(value_of "$ID-tcp_conntrack_fwd_offloaded")
 wait_reads "$ID-tcp_conntrack_fwd_offloaded" 1 30
