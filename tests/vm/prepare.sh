@@ -86,7 +86,7 @@ kernel() {
 }
 
 # The s390x userland: what the guest runs (Debian's collectd, nft, ip, python3, conntrack, bash).
-s390x_packages="busybox-static,collectd-core,nftables,iproute2,python3,conntrack,libnftnl11,libmnl0,libstdc++6,procps,kmod,gawk,file"
+s390x_packages="collectd-core,nftables,iproute2,python3,conntrack,libnftnl11,libmnl0,libstdc++6,procps,kmod,gawk,file"
 s390x_root() {
     local dir=$cache/s390x/root recipe="debootstrap --foreign bookworm s390x minbase + $s390x_packages"
     [ "$(cat "$dir/.recipe" 2>/dev/null)" = "$recipe" ] && return 0
@@ -110,8 +110,18 @@ s390x_root() {
     rm -rf "$dir"; mv "$tmp" "$dir"
 }
 
+# The initramfs's busybox for s390x (the amd64 one is the host's busybox-static).
+s390x_busybox() {
+    local dir=$cache/s390x/busybox
+    [ -x "$dir/bin/busybox" ] && return 0
+    rm -rf "$dir.new"; mkdir -p "$dir.new/deb"
+    (cd "$dir.new/deb" && apt_get download busybox-static:s390x > /dev/null)
+    dpkg -x "$dir.new"/deb/*.deb "$dir.new"
+    rm -rf "$dir.new/deb" "$dir"; mv "$dir.new" "$dir"
+}
+
 for a in "${archs[@]}"; do
     kernel "$a"
-    [ "$a" = s390x ] && s390x_root
+    if [ "$a" = s390x ]; then s390x_root; s390x_busybox; fi
 done
 echo "vm-prepare: ready in $((SECONDS - start)) s ($cache)"

@@ -50,7 +50,7 @@ case $arch in
     amd64) qemu=qemu-system-x86_64 busybox=/bin/busybox console=ttyS0 lower=/host
            boot_modules="virtio_pci 9pnet_virtio 9p overlay"
            machine=(-M ${CTNFT_VM_MACHINE:-q35} -cpu max ${CTNFT_VM_BIOS:+-bios $CTNFT_VM_BIOS}) p9dev=virtio-9p-pci ;;
-    s390x) qemu=qemu-system-s390x busybox=$cache/s390x/root/bin/busybox console=ttysclp0
+    s390x) qemu=qemu-system-s390x busybox=$cache/s390x/busybox/bin/busybox console=ttysclp0
            lower=/host$cache/s390x/root
            boot_modules="9pnet_virtio 9p overlay"
            machine=(-M s390-ccw-virtio -cpu max) p9dev=virtio-9p-ccw ;;
@@ -92,7 +92,7 @@ add_module() {  # add_module NAME: the module and what it needs (modules.dep), n
 }
 for m in $boot_modules; do add_module "$m"; done
 printf '%s\n' "${order[@]}" > "$init/mods/order"
-ln -s "/newroot$kdir/lib/modules" "$init/lib/modules"
+ln -s "/host$kdir/lib/modules" "$init/lib/modules"
 printf '%s\n' "${deny[@]}" > "$init/deny-modules"
 # The kernel's module loader: busybox modprobe, except for what the test denies (by module name
 # or by any alias of it in modules.alias: request_module asks for "nft-expr-ct" and the like).
@@ -144,7 +144,8 @@ chmod +x "$init/init"
 } > "$run/cmd"
 pwd > "$run/cwd"
 
-vmlinuz=$(ls "$kdir"/boot/vmlinux-* "$kdir"/boot/vmlinuz-* 2>/dev/null | head -n 1)
+vmlinuz=
+for f in "$kdir/boot/vmlinux-$kver" "$kdir/boot/vmlinuz-$kver"; do [ -f "$f" ] && { vmlinuz=$f; break; }; done
 start=$SECONDS
 "$qemu" "${machine[@]}" -accel tcg -smp "$smp" -m "$mem" -nodefaults -no-reboot -display none \
     -serial "file:$run/console.log" -monitor none \
