@@ -137,6 +137,7 @@ chmod +x "$init/init"
 # The command, its environment and working directory, on the output share.
 {
     echo 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8'
+    echo "export CTNFT_IN_VM=$arch"
     for v in BUILD_DIR $(compgen -e | grep '^CTNFT_' || true) "${envs[@]}"; do
         [ -n "${!v+x}" ] && printf 'export %s=%q\n' "$v" "${!v}"
     done
