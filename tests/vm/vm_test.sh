@@ -28,7 +28,7 @@ fi
 case $group in
     # Exact counts for both rule shapes (ip and inet), IPv6, the owner flag, repair after flush
     # and delete, conntrack statistics equal to conntrack -S of the same kernel.
-    kernel) scripts=(kernel/traffic_counts.sh kernel/inet_ipv6.sh kernel/owner_flag.sh kernel/repair.sh
+    kernel) scripts=(kernel/traffic_counts.sh kernel/inet_ipv6.sh kernel/owner_flag.sh kernel/repair.sh kernel/keep_table.sh
                      kernel/conntrack_stats.sh) ;;
     # Debian's collectd with the plugin: values and identifiers, KeepTable across restarts
     # (values kept), health with PerCPU, SampleInterval peaks, a full table and its notification.
