@@ -49,7 +49,7 @@ bg in_ns "$CLIENT" $TRAFFIC tcp-stream "$SERVER_IP" 5001 30 50
 # fw4 reload writes the whole table again in one transaction (delete + create): the flowtable is
 # never absent from the ruleset, so nothing may be logged. Interleaved with other tables coming
 # and going, each read recounts (the generation moved) and dumps may be interrupted.
-for i in $(seq 10); do
+for _ in $(seq 10); do
     in_ns "$ROUTER" nft -f - <<NFT
 delete table inet fw4
 $(cat "$TMP/fw4.nft")
@@ -61,7 +61,6 @@ done
 wait_reads "$H/count-flowtables" 3 60 || fail "fewer than 3 reads after the churn"
 grep -q OFFLOAD <<< "$(in_ns "$ROUTER" cat /proc/net/nf_conntrack)" && pass "a connection is offloaded ([OFFLOAD])" ||
     echo "note: no [OFFLOAD] entry seen"
-logged=$(grep -c -F "$warning" "$TMP/collectd.log" || true)
 echo "the plugin's lines about offloading (LogLevel info):"
 grep -E 'offload|flowtable' "$TMP/collectd.log" | sed 's/^/  /' || true
 assert_eq 0 "$(grep -c 'flow offloading is off again' "$TMP/collectd.log" || true)" "no 'off again' while the flowtable stays"

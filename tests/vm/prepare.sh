@@ -21,7 +21,7 @@ archs=("$@")
 [ ${#archs[@]} -gt 0 ] || archs=(amd64 s390x)
 [ "$(id -u)" = 0 ] || { echo "vm-prepare: needs root (apt, the cache in $cache)"; exit 1; }
 apt_get() { DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 "$@"; }
-missing() { local p out=(); for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || out+=("$p"); done; echo "${out[*]}"; }
+missing() { local p out=(); for p in "$@"; do [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || out+=("$p"); done; echo "${out[*]}"; }
 install() {
     local m; m=$(missing "$@")
     [ -z "$m" ] && return 0
@@ -46,7 +46,7 @@ done
 install "${pkgs[@]}"
 for a in "${archs[@]}"; do
     if [ "$a" = s390x ]; then
-        if ! dpkg --print-foreign-architectures | grep -qx s390x; then
+        if ! grep -qx s390x <<< "$(dpkg --print-foreign-architectures)"; then
             dpkg --add-architecture s390x
             apt_get update -qq
         fi
@@ -78,7 +78,7 @@ kernel() {
         off=$(grep -abo -m 1 $'\xfd7zXZ' "$z" | cut -d: -f1)
         if [ -n "$off" ]; then
             tail -c +$((off + 1)) "$z" | xz -dc --single-stream > "$tmp/boot/vmlinux-$kver" 2>/dev/null || true
-            readelf -n "$tmp/boot/vmlinux-$kver" 2>/dev/null | grep -q Xen || rm -f "$tmp/boot/vmlinux-$kver"
+            grep -q Xen <<< "$(readelf -n "$tmp/boot/vmlinux-$kver" 2>/dev/null)" || rm -f "$tmp/boot/vmlinux-$kver"
         fi
     fi
     echo "$pkg" > "$tmp/.package"

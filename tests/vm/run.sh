@@ -20,7 +20,6 @@
 # The command runs as root in the guest's init network namespace (the VM is the sandbox), with
 # the caller's working directory; its stdout and stderr come back on stdout.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
 cache=${CTNFT_VM_CACHE:-/var/cache/conntrack-nft/vm}
 arch=amd64 smp=${CTNFT_VM_SMP:-1} mem=1024 timeout=600 envs=() deny=() keep=
 while [ $# -gt 0 ]; do
@@ -41,7 +40,8 @@ done
 case $arch in amd64|s390x) ;; *) echo "vm-run: --arch must be amd64 or s390x, not '$arch'"; exit 2 ;; esac
 
 kdir=$cache/$arch/kernel
-kver=$(ls "$kdir/lib/modules" 2>/dev/null | head -n 1)
+kver=
+for d in "$kdir"/lib/modules/*; do [ -d "$d" ] && { kver=${d##*/}; break; }; done
 if [ -z "$kver" ] || [ ! -f "$kdir/lib/modules/$kver/modules.dep" ]; then
     echo "vm-run: no $arch kernel in $kdir: run tests/vm/prepare.sh $arch (as root)"
     exit 3
@@ -49,7 +49,7 @@ fi
 case $arch in
     amd64) qemu=qemu-system-x86_64 busybox=/bin/busybox console=ttyS0 lower=/host
            boot_modules="virtio_pci 9pnet_virtio 9p overlay"
-           machine=(-M ${CTNFT_VM_MACHINE:-q35} -cpu max ${CTNFT_VM_BIOS:+-bios $CTNFT_VM_BIOS}) p9dev=virtio-9p-pci ;;
+           machine=(-M "${CTNFT_VM_MACHINE:-q35}" -cpu max) p9dev=virtio-9p-pci ;;
     s390x) qemu=qemu-system-s390x busybox=$cache/s390x/busybox/bin/busybox console=ttysclp0
            lower=/host$cache/s390x/root
            boot_modules="9pnet_virtio 9p overlay"
@@ -157,14 +157,13 @@ start=$SECONDS
     -fsdev "local,id=out,path=$run,security_model=none,multidevs=remap" \
     -device "$p9dev,fsdev=out,mount_tag=out" &
 qpid=$!
-waited=0
 while kill -0 "$qpid" 2>/dev/null; do
     if [ "$((SECONDS - start))" -ge "$timeout" ]; then
         echo "vm-run: TIMEOUT after $timeout s ($arch); console:"; tail -n 40 "$run/console.log"
         [ -f "$run/output" ] && { echo "--- output so far:"; cat "$run/output"; }
         exit 124
     fi
-    sleep 0.5; waited=1
+    sleep 0.5   # polling qemu's exit, bounded by the timeout above
 done
 wait "$qpid" || true
 qpid=
