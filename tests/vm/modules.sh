@@ -14,8 +14,9 @@ source "$(dirname "$0")/../lib/collectd.sh"
 loaded() { grep -q "^$1 " /proc/modules; }
 unload() {  # unload MODULE: gone from the kernel (the tables that used it are destroyed lazily)
     loaded "$1" || return 0
+    # The host's root may have no kmod: the initramfs's busybox is in /run (tests/vm/run.sh).
     local rmmod=rmmod
-    command -v rmmod > /dev/null || rmmod="busybox rmmod"
+    command -v rmmod > /dev/null || rmmod="/run/busybox rmmod"
     wait_for 30 sh -c "$rmmod $1 2>/dev/null; ! grep -q '^$1 ' /proc/modules"
 }
 

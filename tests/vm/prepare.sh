@@ -3,8 +3,9 @@
 # the timed tests only boot. Idempotent: installs only what is missing, downloads once.
 #   sudo tests/vm/prepare.sh [amd64] [s390x]      (default: both)
 # What it does:
-#   - apt: qemu-system-x86 (amd64 guest, TCG), qemu-system-misc (s390x guest: big-endian),
-#     busybox-static (the initramfs), cpio; for s390x the s390x architecture (multiarch), the
+#   - apt: qemu-system-x86 (amd64 guest, TCG), qemu-system-misc (s390x guest: big-endian), cpio;
+#     busybox-static of each architecture (the initramfs) by apt-get download + dpkg -x into the
+#     cache, not installed: it conflicts with the busybox package other tools install; for s390x the s390x architecture (multiarch), the
 #     cross compiler g++-s390x-linux-gnu with libnftnl-dev:s390x and libmnl-dev:s390x, debootstrap.
 #   - Debian's kernels: `apt-get download` of linux-image-<abi>-amd64 / -s390x and `dpkg -x` into
 #     /var/cache/conntrack-nft/vm/<arch>/kernel (never the host's /boot or /lib/modules), then
@@ -35,7 +36,7 @@ exec 8> "$cache/prepare.lock"
 flock 8
 start=$SECONDS
 
-pkgs=(busybox-static cpio)
+pkgs=(cpio)
 for a in "${archs[@]}"; do
     case $a in
         amd64) pkgs+=(qemu-system-x86) ;;
@@ -69,7 +70,7 @@ kernel() {
     dpkg -x "$tmp"/deb/*.deb "$tmp"
     rm -rf "$tmp/deb"
     local kver; kver=$(ls "$tmp/lib/modules")
-    /bin/busybox depmod -b "$tmp" "$kver"
+    "$cache/amd64/busybox/bin/busybox" depmod -b "$tmp" "$kver"
     [ -s "$tmp/lib/modules/$kver/modules.dep" ] || { echo "vm-prepare: depmod made no modules.dep"; exit 1; }
     # amd64: the uncompressed ELF kernel (PVH entry, CONFIG_PVH=y), so that the guest does not
     # spend its first seconds unpacking xz under TCG.
@@ -110,18 +111,20 @@ s390x_root() {
     rm -rf "$dir"; mv "$tmp" "$dir"
 }
 
-# The initramfs's busybox for s390x (the amd64 one is the host's busybox-static).
-s390x_busybox() {
-    local dir=$cache/s390x/busybox
+# The initramfs's busybox (static), unpacked from Debian's busybox-static of that architecture.
+busybox_of() {
+    local dir=$cache/$1/busybox
     [ -x "$dir/bin/busybox" ] && return 0
     rm -rf "$dir.new"; mkdir -p "$dir.new/deb"
-    (cd "$dir.new/deb" && apt_get download busybox-static:s390x > /dev/null)
+    (cd "$dir.new/deb" && apt_get download "busybox-static:$1" > /dev/null)
     dpkg -x "$dir.new"/deb/*.deb "$dir.new"
     rm -rf "$dir.new/deb" "$dir"; mv "$dir.new" "$dir"
 }
 
+busybox_of amd64   # also runs depmod here
 for a in "${archs[@]}"; do
+    busybox_of "$a"
     kernel "$a"
-    if [ "$a" = s390x ]; then s390x_root; s390x_busybox; fi
+    [ "$a" = s390x ] && s390x_root
 done
 echo "vm-prepare: ready in $((SECONDS - start)) s ($cache)"

@@ -47,7 +47,7 @@ if [ -z "$kver" ] || [ ! -f "$kdir/lib/modules/$kver/modules.dep" ]; then
     exit 3
 fi
 case $arch in
-    amd64) qemu=qemu-system-x86_64 busybox=/bin/busybox console=ttyS0 lower=/host
+    amd64) qemu=qemu-system-x86_64 busybox=$cache/amd64/busybox/bin/busybox console=ttyS0 lower=/host
            boot_modules="virtio_pci 9pnet_virtio 9p overlay"
            machine=(-M "${CTNFT_VM_MACHINE:-q35}" -cpu max) p9dev=virtio-9p-pci ;;
     s390x) qemu=qemu-system-s390x busybox=$cache/s390x/busybox/bin/busybox console=ttysclp0
@@ -123,6 +123,7 @@ if [ "$arch" = s390x ]; then mkdir -p /newroot/work && mount --bind /host/work /
 mount -t proc proc /newroot/proc; mount -t sysfs sys /newroot/sys; mount -t devtmpfs dev /newroot/dev
 mkdir -p /newroot/dev/pts /newroot/dev/shm; mount -t devpts devpts /newroot/dev/pts; mount -t tmpfs shm /newroot/dev/shm
 mount -t tmpfs tmp /newroot/tmp; mount -t tmpfs run /newroot/run
+cp /bin/busybox /newroot/run/busybox
 mkdir -p /newroot$run && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out /newroot$run || echo "vm-init: cannot mount the output share"
 modprobe crc32c_generic
 chroot /newroot /bin/sh -c 'cd "\$(cat $run/cwd)" 2>/dev/null || cd /; exec /bin/bash $run/cmd' > /newroot$run/output 2>&1 < /dev/null
