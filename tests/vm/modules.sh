@@ -22,19 +22,19 @@ unload() {  # unload MODULE: gone from the kernel (the tables that used it are d
 
 case_n=0
 leave_out() {  # leave_out MODULE EXPECTED_REGEX WHAT
-    local m=$1 expected=$2 what=$3 ns
+    local m=$1 expected=$2 what=$3
     case_n=$((case_n + 1))
     echo "--- left out: $m"
     echo "$m" > /run/ctnft-deny-modules
     unload "$m" || { fail "$m is loaded and cannot be unloaded"; return; }
-    ns_add ns "case$case_n"
+    ns_add CASE_NS "case$case_n"
     : > "$TMP/collectd.log"
     write_conf "$TMP/$m.conf" <<CONF
 <Plugin conntrack_nft>
   OwnerFlag false
 </Plugin>
 CONF
-    start_collectd "$ns" "$TMP/$m.conf"
+    start_collectd "$CASE_NS" "$TMP/$m.conf"
     if wait_for 60 grep -q -E "$expected" "$TMP/collectd.log"; then
         pass "$what: $(grep -m 1 -o -E "$expected" "$TMP/collectd.log")"
     else
