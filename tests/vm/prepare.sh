@@ -122,9 +122,23 @@ busybox_of() {
 }
 
 busybox_of amd64   # also runs depmod here
+# Tools the tests call that the first recipe left out, unpacked into the root (dependencies
+# named: apt-get download takes no closure).
+s390x_extras="iputils-ping jq libjq1 libonig5"
+s390x_extra() {
+    local r=$cache/s390x/root
+    [ "$(cat "$r/.extras" 2>/dev/null)" = "$s390x_extras" ] && return 0
+    local tmp p; tmp=$(mktemp -d "$cache/s390x/extras.XXXXXX")
+    # shellcheck disable=SC2086
+    (cd "$tmp" && for p in $s390x_extras; do apt_get download "$p:s390x" > /dev/null || exit 1; done)
+    for p in "$tmp"/*.deb; do dpkg -x "$p" "$r"; done
+    rm -rf "$tmp"
+    echo "$s390x_extras" > "$r/.extras"
+}
+
 for a in "${archs[@]}"; do
     busybox_of "$a"
     kernel "$a"
-    [ "$a" = s390x ] && s390x_root
+    if [ "$a" = s390x ]; then s390x_root; s390x_extra; fi
 done
 echo "vm-prepare: ready in $((SECONDS - start)) s ($cache)"
