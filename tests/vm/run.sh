@@ -123,6 +123,7 @@ mount -t overlay -o lowerdir=$lower,upperdir=/rw/upper,workdir=/rw/work overlay 
 if [ "$arch" = s390x ]; then mkdir -p /newroot/work && mount --bind /host/work /newroot/work; fi
 mount -t proc proc /newroot/proc; mount -t sysfs sys /newroot/sys; mount -t devtmpfs dev /newroot/dev
 mkdir -p /newroot/dev/pts /newroot/dev/shm; mount -t devpts devpts /newroot/dev/pts; mount -t tmpfs shm /newroot/dev/shm
+ln -s /proc/self/fd /newroot/dev/fd; ln -s /proc/self/fd/0 /newroot/dev/stdin; ln -s /proc/self/fd/1 /newroot/dev/stdout; ln -s /proc/self/fd/2 /newroot/dev/stderr
 mount -t tmpfs tmp /newroot/tmp; mount -t tmpfs run /newroot/run
 cp /bin/busybox /newroot/run/busybox
 mkdir -p /newroot/usr/lib/modules && mount --bind /lib/modules /newroot/usr/lib/modules
