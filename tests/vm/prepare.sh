@@ -136,9 +136,17 @@ s390x_extra() {
     echo "$s390x_extras" > "$r/.extras"
 }
 
+# What base-passwd's maintainer script would have made (collectd's exec plugin runs its
+# programs as "nobody").
+s390x_fixups() {
+    local r=$cache/s390x/root
+    [ -s "$r/etc/passwd" ] || cp "$r/usr/share/base-passwd/passwd.master" "$r/etc/passwd"
+    [ -s "$r/etc/group" ] || cp "$r/usr/share/base-passwd/group.master" "$r/etc/group"
+}
+
 for a in "${archs[@]}"; do
     busybox_of "$a"
     kernel "$a"
-    if [ "$a" = s390x ]; then s390x_root; s390x_extra; fi
+    if [ "$a" = s390x ]; then s390x_root; s390x_extra; s390x_fixups; fi
 done
 echo "vm-prepare: ready in $((SECONDS - start)) s ($cache)"
