@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test with CTest; then the 32-bit pass (the
 # nft layer, plugin, unit, kernel and core daemon tests built for i386, with i386 collectd:
-# scripts/test-i386.sh, about 2 minutes; CTNFT_SKIP_I386=1 leaves it out); then the whole suite
+# scripts/test-i386.sh, about 2 minutes; CTNFT_SKIP_I386=1 leaves it out); the VM pass (the kernel
+# and core daemon tests in Debian's own amd64 6.1 and big-endian s390x kernels under qemu:
+# scripts/test-vm.sh; CTNFT_SKIP_VM=1 leaves it out); then the whole suite
 # again under ASan+UBSan and the threaded parts under TSan (scripts/sanitize.sh, about 5 minutes;
 # CTNFT_SKIP_SANITIZE=1 leaves that out). Arguments go to the first ctest (e.g. -R kernel).
 # Kernel and daemon tests need root; with CTNFT_REQUIRE_KERNEL_TESTS=1 (set by CI) a test that
@@ -15,6 +17,7 @@ mkdir -p "$build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$build/configure.log" 2>&1 ||
     { cat "$build/configure.log"; exit 1; }
 cmake --build "$build" -j "$(nproc)"
-(cd "$build" && ctest --output-on-failure -j "$(nproc)" "$@")
+(cd "$build" && ctest --output-on-failure -j "$(nproc)" -LE vm "$@")
+[ "${CTNFT_SKIP_VM:-0}" = 1 ] || "$root/scripts/test-vm.sh"
 [ "${CTNFT_SKIP_I386:-0}" = 1 ] || "$root/scripts/test-i386.sh"
 [ "${CTNFT_SKIP_SANITIZE:-0}" = 1 ] || "$root/scripts/sanitize.sh"

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# One CTest test of the VM lab: boots Debian's ARCH kernel (tests/vm/run.sh) and runs a GROUP of
+# the repository's own kernel and daemon tests inside it (tests/vm/suite.sh).
+#   vm_test.sh ARCH GROUP        ARCH amd64|s390x; GROUP kernel|daemon|modules|flowtable|unit
+# amd64 runs the main build tree (BUILD_DIR); s390x the cross-built tree BUILD_DIR_S390X
+# (default <sources>/build-s390x, made by scripts/test-vm.sh). Skips (77) when the lab is not
+# prepared; CTNFT_REQUIRE_KERNEL_TESTS=1 makes that a failure.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+arch=${1:?arch} group=${2:?group}
+skip() {
+    echo "SKIP: $*"
+    if [ "${CTNFT_REQUIRE_KERNEL_TESTS:-0}" = 1 ]; then echo "FAIL: CTNFT_REQUIRE_KERNEL_TESTS=1 forbids skipping"; exit 1; fi
+    exit 77
+}
+[ "$(id -u)" = 0 ] || skip "needs root (qemu shares the root file system)"
+cache=${CTNFT_VM_CACHE:-/var/cache/conntrack-nft/vm}
+[ -d "$cache/$arch/kernel/lib/modules" ] || skip "the VM lab is not prepared: sudo tests/vm/prepare.sh $arch"
+if [ "$arch" = s390x ]; then
+    export BUILD_DIR=${BUILD_DIR_S390X:-$root/build-s390x}
+    [ -x "$BUILD_DIR/tests/tools/ctnft" ] && [ -f "$BUILD_DIR/plugin/conntrack_nft.so" ] ||
+        skip "no s390x build in $BUILD_DIR (scripts/test-vm.sh cross-builds it)"
+    grep -q 'MSB.*S/390' <<< "$(file -L "$BUILD_DIR/tests/tools/ctnft")" || { echo "FAIL: $BUILD_DIR is not an s390x build"; exit 1; }
+fi
+: "${BUILD_DIR:?BUILD_DIR must point at the build tree}"
+
+case $group in
+    # Exact counts for both rule shapes (ip and inet), IPv6, the owner flag, repair after flush
+    # and delete, conntrack statistics equal to conntrack -S of the same kernel.
+    kernel) scripts=(kernel/traffic_counts.sh kernel/inet_ipv6.sh kernel/owner_flag.sh kernel/repair.sh kernel/keep_table.sh
+                     kernel/conntrack_stats.sh) ;;
+    # Debian's collectd with the plugin: values and identifiers, KeepTable across restarts
+    # (values kept), health with PerCPU, SampleInterval peaks, a full table and its notification.
+    daemon) scripts=(daemon/values.sh daemon/lifecycle.sh daemon/health.sh daemon/sampling.sh
+                     daemon/notifications.sh) ;;
+    modules) scripts=(vm/modules.sh) ;;
+    flowtable) scripts=(vm/flowtable.sh) ;;
+    unit) scripts=(unit) ;;
+    *) echo "vm_test: unknown group '$group' (kernel, daemon, modules, flowtable, unit)"; exit 2 ;;
+esac
+# The kernel is modular: the test scripts ask the guest for what they need (modules load on
+# demand). PER_TEST_TIMEOUT bounds each script in the guest.
+exec "$here/run.sh" --arch "$arch" --smp "${CTNFT_VM_SMP:-1}" --mem 1024 --timeout "$(( ${CTNFT_VM_TIMEOUT:-1530} - 30 ))" \
+    --env PER_TEST_TIMEOUT -- bash "$here/suite.sh" "${scripts[@]}"
