@@ -62,7 +62,9 @@ on_exit() {
     stop "$DAEMON_PID"  # collectd removes its table on a clean exit (--host)
     stop "$READER_PID"
     if [ "$mode" = netns ]; then
-        # netns.sh's cleanup: background processes, everything in the namespaces, the namespaces.
+        # netns.sh's cleanup: background processes, everything in the namespaces, the namespaces
+        # (its TMP, the demo's own files, removed first: nothing there for it to show).
+        rm -rf "$TMP"
         (exit "$rc")
         cleanup
     fi
