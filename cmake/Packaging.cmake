@@ -46,8 +46,17 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 install(FILES plugin/conntrack_nft.conf.example DESTINATION /etc/collectd/collectd.conf.d)
 set(_docdir "${CMAKE_INSTALL_DATADIR}/doc/${CPACK_PACKAGE_NAME}")
 if(EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/docs")  # the OpenWrt build copies only the sources
-  file(GLOB _docs "${CMAKE_CURRENT_SOURCE_DIR}/docs/*.md" "${CMAKE_CURRENT_SOURCE_DIR}/docs/*.png")
-  install(FILES README.md ${_docs} DESTINATION ${_docdir})
+  # docs/ is installed flat beside README.md (docs/performance.md links performance.txt and .png).
+  file(GLOB _docs "${CMAKE_CURRENT_SOURCE_DIR}/docs/*.md" "${CMAKE_CURRENT_SOURCE_DIR}/docs/*.png"
+       "${CMAKE_CURRENT_SOURCE_DIR}/docs/*.txt")
+  # README.md links to docs/x.md; beside them, its installed copy links to x.md. (cmake runs again
+  # when README.md changes.) tests/packaging/debian_package.sh checks that every relative link of
+  # the installed README and docs resolves in the installed tree.
+  file(READ "${CMAKE_CURRENT_SOURCE_DIR}/README.md" _readme)
+  string(REPLACE "](docs/" "](" _readme "${_readme}")
+  file(WRITE "${CMAKE_CURRENT_BINARY_DIR}/debian/README.md" "${_readme}")
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/README.md")
+  install(FILES "${CMAKE_CURRENT_BINARY_DIR}/debian/README.md" ${_docs} DESTINATION ${_docdir})
   install(DIRECTORY docs/grafana docs/pictures DESTINATION ${_docdir}
           FILES_MATCHING PATTERN "*.json" PATTERN "*.png")
   # Debian's copyright file: the licence's text in the machine-readable format.

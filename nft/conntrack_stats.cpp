@@ -137,7 +137,7 @@ Status ConntrackStatsReader::read(NetlinkSocket& sock, ConntrackHealth& out) {
     const NetlinkSocket::Handler handlers[] = {{global_cb, &out}, {cpu_cb, &accumulator_}};
     const std::size_t size = NLMSG_ALIGN(global->nlmsg_len) + cpus->nlmsg_len;
     if (Status s = sock.exchange(buf, size, handlers, 2); !s)
-        return Status::error(explain_kernel_error(s.code(), kNoMessage, "conntrack statistics"), s.code());
+        return Status::error(explain_ctnetlink_error(s.code(), "conntrack statistics"), s.code());
     out.stats = &accumulator_;
     return {};
 }

@@ -17,9 +17,14 @@ bool modifies(uint16_t type) {
     }
 }
 
+// The kernel module that provides an nf_tables expression, as modprobe knows it.
+std::string expression_module(const std::string& expression) {
+    return "nft_" + expression;
+}
+
 }  // namespace
 
-std::string explain_kernel_error(int err, uint16_t message_type, const std::string& what) {
+std::string explain_kernel_error(int err, uint16_t message_type, const std::string& what, const std::string& expression) {
     const std::string prefix = (what.empty() ? std::string("nf_tables") : what) + ": ";
     const std::string raw = std::strerror(err);
     switch (err) {
@@ -37,6 +42,9 @@ std::string explain_kernel_error(int err, uint16_t message_type, const std::stri
                                       "on OpenWrt install kmod-nft-core)";
             return prefix + raw + " (the kernel does not support this feature)";
         case ENOENT:
+            if (message_type == NFT_MSG_NEWRULE && !expression.empty())
+                return prefix + raw + " (the kernel has no nf_tables expression \"" + expression + "\": load module " +
+                       expression_module(expression) + ", on OpenWrt install kmod-nft-core)";
             if (message_type == NFT_MSG_NEWRULE)
                 return prefix + raw + " (the kernel lacks an expression the rule needs: load modules nft_ct and "
                                       "nft_objref, on OpenWrt install kmod-nft-core)";
@@ -54,6 +62,13 @@ std::string explain_kernel_error(int err, uint16_t message_type, const std::stri
         default:
             return prefix + raw;
     }
+}
+
+std::string explain_ctnetlink_error(int err, const std::string& what) {
+    if (err == EINVAL)
+        return what + ": " + std::strerror(err) + " (the kernel does not answer ctnetlink: load module "
+               "nf_conntrack_netlink, on OpenWrt install kmod-nf-conntrack-netlink)";
+    return explain_kernel_error(err, kNoMessage, what);
 }
 
 }  // namespace ctnft

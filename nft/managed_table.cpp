@@ -39,6 +39,7 @@ int gen_cb(const nlmsghdr* nlh, void* data) {
 
 ManagedTable::ManagedTable(RulesetSpec spec, bool keep, bool owner_flag)
     : spec_(std::move(spec)),
+      keep_(keep),
       flags_(wanted_flags(keep, owner_flag)),
       expected_counters_(counting_rules(spec_).size()),
       expected_rules_(expected_rule_count(spec_)),
@@ -97,25 +98,60 @@ Status ManagedTable::create() {
         });
     }
 
+    // An existing table that is neither ours nor an orphan the persist flag left behind cannot
+    // take the owner flag on any kernel: keep its values unowned, or replace it to own it.
+    if (info.exists && keep_values && (flags_ & kTableFlagOwner) &&
+        (info.flags & (kTableFlagOwner | kTableFlagPersist)) != kTableFlagPersist) {
+        bool supported = false;
+        if (Status s = flags_supported(flags_, supported); !s) return s;
+        // An older kernel: the values stay, unowned. A kernel that knows the flags: the table is
+        // replaced once (its values restart) and owned from then on.
+        if (!supported) refuse_flags();
+        else keep_values = false;
+    }
+
     for (;;) {
         uint16_t refused = kNoMessage;
         Status s = commit_ruleset(info.exists, keep_values, chains, refused);
         if (s) break;
         if (s.code() != EOPNOTSUPP || refused != NFT_MSG_NEWTABLE) return s;
-        if (keep_values) {
+        if (keep_values && !keep_) {
             // The kernel cannot change an existing table's owner flag: replace the table.
             keep_values = false;
         } else if (flags_ != 0) {
             // An older kernel without the owner (5.12) or persist (6.9) flag: an unowned table,
-            // which the plugin watches and repairs instead.
-            flags_ = 0;
+            // which the plugin watches and repairs instead. With KeepTable the values stay.
+            refuse_flags();
+        } else if (keep_values) {
+            keep_values = false;
         } else {
             return s;
         }
     }
+    adopted_ = info.exists && keep_values;
     verified_genid_ = 0;
     if (!owned()) generation(verified_genid_);
     return {};
+}
+
+void ManagedTable::refuse_flags() {
+    if (refused_flags_ == 0) refused_flags_ = flags_;
+    flags_ = 0;
+}
+
+Status ManagedTable::flags_supported(uint32_t flags, bool& supported) {
+    // A throwaway table with the flags, deleted again in the same transaction: the ruleset is
+    // unchanged either way. NLM_F_EXCL: a table of that name that exists is never touched.
+    const std::string probe = "conntrack_nft_flags_probe";
+    Batch batch(sock_.next_seq());
+    add_table(batch, spec_.family, probe, flags, NLM_F_EXCL);
+    add_delete_table(batch, spec_.family, probe);
+    uint16_t refused = kNoMessage;
+    Status s = sock_.commit(batch, &refused);
+    supported = static_cast<bool>(s);
+    if (s || (s.code() == EOPNOTSUPP && refused == NFT_MSG_NEWTABLE)) return {};
+    if (s.code() == EEXIST) return {};  // someone's table of that name: assume the older kernel
+    return s;
 }
 
 Status ManagedTable::generation(uint32_t& genid) {

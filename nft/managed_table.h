@@ -33,6 +33,10 @@ public:
     // Table flags in force (owner/persist), after any fallback for older kernels.
     uint32_t flags() const { return flags_; }
     bool owned() const { return (flags_ & kTableFlagOwner) != 0; }
+    // The flags this kernel refused (owner, persist: too old a kernel), 0 when none was.
+    uint32_t refused_flags() const { return refused_flags_; }
+    // The last create() kept an existing table and its counter values (KeepTable, a restart).
+    bool adopted() const { return adopted_; }
     NetlinkSocket& socket() { return sock_; }
     // See CounterReader::generation.
     std::optional<uint16_t> generation() const { return reader_.generation(); }
@@ -40,10 +44,15 @@ public:
 private:
     Status commit_ruleset(bool exists, bool keep_values, const std::vector<ChainInfo>& chains, uint16_t& refused);
     Status check_rules(bool& intact);
+    Status flags_supported(uint32_t flags, bool& supported);
+    void refuse_flags();
     Status generation(uint32_t& genid);
 
     RulesetSpec spec_;
+    bool keep_;
     uint32_t flags_;
+    uint32_t refused_flags_ = 0;
+    bool adopted_ = false;
     std::size_t expected_counters_;
     std::size_t expected_rules_;  // per shape: one per counter (classic) or one per chain (map)
     uint32_t verified_genid_ = 0;

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -67,6 +68,12 @@ inline bool message_attrs(const nlmsghdr* nlh, uint16_t type, const nlattr** tb,
         return true;
     });
 }
+
+// The name of the expression the kernel refused in one of our batch messages: from the error
+// reply's extended ack (NLMSGERR_ATTR_OFFS, the offset of the refused attribute in `request`)
+// when it points at a rule's expression. Empty when the reply says nothing usable. `request` is
+// the refused message as we sent it, with `room` bytes of the batch from there on.
+std::string refused_expression(const nlmsghdr* error, const char* request, std::size_t room);
 
 // The nlmsg_type of an nf_tables message NFT_MSG_<msg>.
 constexpr uint16_t nft_type(uint8_t msg) { return static_cast<uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | msg); }

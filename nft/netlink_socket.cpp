@@ -48,7 +48,7 @@ nlmsghdr* Batch::add(uint16_t type, uint16_t family, uint16_t flags, std::string
     const uint32_t seq = seq_++;
     last_offset_ = used_;
     pending_ = nftnl_nlmsg_build_hdr(buf_.data() + used_, type, family, flags, seq);
-    messages_.push_back({seq, type, std::move(what)});
+    messages_.push_back({seq, type, std::move(what), used_});
     return pending_;
 }
 
@@ -83,6 +83,8 @@ Status NetlinkSocket::open(int timeout_ms) {
     // Acks without a copy of the request: smaller replies.
     int one = 1;
     mnl_socket_setsockopt(sock.get(), NETLINK_CAP_ACK, &one, sizeof one);
+    // Errors then say which attribute the kernel refused (a rule's expression, for one): best effort.
+    mnl_socket_setsockopt(sock.get(), NETLINK_EXT_ACK, &one, sizeof one);
 
     portid_ = mnl_socket_get_portid(sock.get());
     seq_ = static_cast<uint32_t>(time(nullptr));
@@ -202,8 +204,13 @@ Status NetlinkSocket::commit(Batch& batch, uint16_t* refused_type) {
                 for (const auto& m : messages)
                     if (m.seq == nlh->nlmsg_seq) refused = &m;
                 *refused_type = refused ? refused->type : kNoMessage;
-                first_error = refused ? Status::error(explain_kernel_error(err, refused->type, refused->what), err)
-                                      : Status::error(explain_kernel_error(err, kNoMessage, "nf_tables transaction"), err);
+                if (refused) {
+                    const std::string expr = refused_expression(nlh, batch.data() + refused->offset,
+                                                                batch.size() - refused->offset);
+                    first_error = Status::error(explain_kernel_error(err, refused->type, refused->what, expr), err);
+                } else {
+                    first_error = Status::error(explain_kernel_error(err, kNoMessage, "nf_tables transaction"), err);
+                }
             }
             if (nlh->nlmsg_seq == batch.begin_seq() && err != 0) return first_error;
             if (nlh->nlmsg_seq == last_seq) return first_error;

@@ -27,6 +27,7 @@ public:
         uint32_t seq;
         uint16_t type;
         std::string what;
+        std::size_t offset;  // where the message starts in data()
     };
     const std::vector<Message>& messages() const { return messages_; }
     uint32_t begin_seq() const { return begin_seq_; }

@@ -193,12 +193,12 @@ void add_rule(Batch& batch, const RulesetSpec& spec, const CountingRule& countin
 
 }  // namespace
 
-void add_table(Batch& batch, Family family, const std::string& table, uint32_t flags) {
+void add_table(Batch& batch, Family family, const std::string& table, uint32_t flags, uint16_t nlm_flags) {
     TablePtr t(nftnl_table_alloc());
     nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, nfproto(family));
     nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, table.c_str());
     nftnl_table_set_u32(t.get(), NFTNL_TABLE_FLAGS, flags);
-    nftnl_table_nlmsg_build_payload(batch.add(NFT_MSG_NEWTABLE, nfproto(family), kCreate, describe_table(family, table)),
+    nftnl_table_nlmsg_build_payload(batch.add(NFT_MSG_NEWTABLE, nfproto(family), kCreate | nlm_flags, describe_table(family, table)),
                                     t.get());
 }
 

@@ -14,7 +14,8 @@ namespace ctnft {
 constexpr uint32_t kTableFlagOwner = 0x2;
 constexpr uint32_t kTableFlagPersist = 0x4;
 
-void add_table(Batch& batch, Family family, const std::string& table, uint32_t flags);
+// nlm_flags: NLM_F_EXCL to fail (EEXIST) rather than update a table that exists.
+void add_table(Batch& batch, Family family, const std::string& table, uint32_t flags, uint16_t nlm_flags = 0);
 void add_delete_table(Batch& batch, Family family, const std::string& table);
 // Removes every rule of the table, keeping chains and counters (and the counters' values).
 void add_flush_rules(Batch& batch, Family family, const std::string& table);

@@ -164,8 +164,15 @@ int Plugin::init() {
             ERROR(LOG_PREFIX "cannot create %s: %s", family_table(spec).c_str(), s.message().c_str());
             return -1;
         }
-        INFO(LOG_PREFIX "created %s with %zu counters (%s)", family_table(spec).c_str(),
-             counting_rules(spec).size(),
+        if (const uint32_t refused = table_->refused_flags())
+            NOTICE(LOG_PREFIX "this kernel refused the table flag%s %s (owner needs Linux 5.12, persist 6.9): %s",
+                   refused == kTableFlagOwner ? "" : "s",
+                   refused == kTableFlagOwner ? "owner" : "owner and persist",
+                   config_.keep_table ? "the table is unowned and kept when collectd stops, with its values; the "
+                                        "plugin watches it and repairs it if someone changes it"
+                                      : "the table is unowned; the plugin watches it and repairs it if someone changes it");
+        INFO(LOG_PREFIX "%s %s with %zu counters (%s)", table_->adopted() ? "adopted" : "created",
+             family_table(spec).c_str(), counting_rules(spec).size(),
              table_->owned() ? "owned by collectd: nobody else can change it, the kernel removes it if collectd dies"
                              : "unowned: the plugin repairs it if someone changes it");
         start_sampler();

@@ -4,8 +4,8 @@
 #
 #   tests/bench/run.sh [--quick]        # full: a few minutes; --quick: the CI smoke mode (< 60 s)
 #
-# Uses BUILD_DIR when set (as ctest does); otherwise builds a MinSizeRel tree in
-# /tmp/ctnft-bench-build. Prints the figures; lines starting with RESULT and SCALE are for
+# Uses BUILD_DIR when set (as ctest does); otherwise builds a MinSizeRel tree in the checkout's
+# build-bench/ (docs/testing.md: build trees never go in shared /tmp paths). Prints the figures; lines starting with RESULT and SCALE are for
 # tools (tests/bench/plot.sh makes the PNG from SCALE lines). The smoke mode asserts only what
 # cannot flake: exact counts, no fd growth; never a timing.
 set -euo pipefail
@@ -19,7 +19,7 @@ if [ "$(id -u)" != 0 ]; then
     exit 77
 fi
 if [ -z "${BUILD_DIR:-}" ]; then
-    BUILD_DIR=/tmp/ctnft-bench-build
+    BUILD_DIR="$root/build-bench"
     mkdir -p "$BUILD_DIR"
     cmake -S "$root" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=MinSizeRel > "$BUILD_DIR/configure.log"
     cmake --build "$BUILD_DIR" -j "$(nproc)" --target bench_read udp_blast ctnft_tool conntrack_nft bench_noop > "$BUILD_DIR/build.log"

@@ -111,4 +111,49 @@ if [ "$uci_unchecked" != 0 ]; then
     if [ "${CTNFT_REQUIRE_KERNEL_TESTS:-0}" = 1 ]; then fail "$msg"; else echo "SKIP (part): $msg"; fi
 fi
 assert_ge 8 "$checked" "snippets checked"
+
+# Telegraf and InfluxDB 2 (docs/queries.md; neither runs here): the TOML parses, Telegraf's
+# outputs.influxdb_v2 writes to the bucket that every Flux query reads, and the influx commands
+# create that bucket and map it to the database the InfluxQL dashboard uses.
+if python3 - "$DOCS/queries.md" <<'PY'
+import re, sys, tomllib
+text = open(sys.argv[1]).read()
+bad = []
+blocks = lambda lang: re.findall(r'^```' + lang + r'\n(.*?)^```$', text, re.M | re.S)
+tomls = [tomllib.loads(b) for b in blocks('toml')]
+outputs = [o for t in tomls for o in t.get('outputs', {}).get('influxdb_v2', [])]
+inputs = [i for t in tomls for i in t.get('inputs', {}).get('socket_listener', [])]
+if len(outputs) != 1 or len(inputs) != 1:
+    bad.append(f'{len(inputs)} inputs.socket_listener and {len(outputs)} outputs.influxdb_v2 blocks (want 1 each)')
+else:
+    out = outputs[0]
+    for key in ('urls', 'token', 'organization', 'bucket'):
+        if not out.get(key):
+            bad.append(f'outputs.influxdb_v2 has no {key}')
+    if inputs[0].get('data_format') != 'collectd':
+        bad.append('socket_listener without data_format = "collectd"')
+    bucket, org = out.get('bucket'), out.get('organization')
+    flux = blocks('flux')
+    used = {b for q in flux for b in re.findall(r'from\(bucket: "([^"]*)"\)', q)}
+    if len(flux) < 5 or used != {bucket}:
+        bad.append(f'{len(flux)} Flux queries read buckets {sorted(used)}; Telegraf writes to {bucket!r}')
+    shell = '\n'.join(blocks('sh'))
+    if not re.search(rf'^influx bucket create --name {bucket} --org {org}\b', shell, re.M):
+        bad.append(f'no "influx bucket create --name {bucket} --org {org}"')
+    dbrp = re.search(r'^influx v1 dbrp create (.*)$', shell, re.M)
+    if not dbrp or f'--org {org}' not in dbrp.group(1) or '--bucket-id' not in dbrp.group(1):
+        bad.append('no "influx v1 dbrp create" for the org with --bucket-id')
+    else:
+        db = re.search(r'--db (\S+)', dbrp.group(1))
+        if not db or not re.search(rf'database `{db.group(1)}`', text):
+            bad.append('the DBRP database is not the one the Grafana data source is told to use')
+        bad or print(f'ok: Telegraf writes bucket {bucket!r} (org {org!r}), which {len(flux)} Flux queries read; '
+              f'influx v1 dbrp create maps it to database {db.group(1) if db else None!r}')
+for b in bad:
+    print('FAIL: queries.md:', b)
+sys.exit(1 if bad else 0)
+PY
+then pass "docs/queries.md: the Telegraf and InfluxDB 2 setup agrees with its Flux queries"
+else fail "docs/queries.md: the Telegraf and InfluxDB 2 setup"
+fi
 finish

@@ -7,16 +7,22 @@ source "$(dirname "$0")/../lib/netns.sh"
 source "$(dirname "$0")/../lib/collectd.sh"
 source "$(dirname "$0")/../lib/prometheus.sh"
 DOCS="$(dirname "$0")/../../docs"
-# The docs' range windows are for a 30 s collectd interval; this test reads every second.
-scale_windows() { sed -E 's/\[2m\]/[5s]/g; s/\$__rate_interval/5s/g; s/\$__interval/1s/g; s/\$host/router/g' <<< "$1"; }
+# Not the default table: the docs say where a user with another Table puts its name
+# (nftables="conntrack_stats" in their queries), the dashboard finds it with its table variable.
+TABLE=home_stats
+# The docs' range windows are for a 30 s collectd interval; this test reads every second. The
+# docs' table name is replaced as they tell the user to; the dashboard's variables are filled in.
+scale_windows() { sed -E 's/\[2m\]/[5s]/g; s/\$__rate_interval/5s/g; s/\$__interval/1s/g; s/\$host/router/g;
+    s/nftables="conntrack_stats"/nftables="'"$TABLE"'"/g; s/\$table/'"${DASH_TABLE:-}"'/g' <<< "$1"; }
 
 topology
 start_tcp_server "$SERVER" 5001
 { cat <<'CONF'
 <Plugin conntrack_nft>
   SampleInterval 0.5
-</Plugin>
 CONF
+echo "  Table \"$TABLE\""
+echo "</Plugin>"
 write_prometheus_block 9103; } | write_conf "$TMP/collectd.conf"
 start_collectd "$ROUTER" "$TMP/collectd.conf"
 wait_for 20 sh -c "ip netns exec $ROUTER curl -sf http://127.0.0.1:9103/metrics > $TMP/metrics.txt && grep -q '^collectd_nftables_packets_total' $TMP/metrics.txt" ||
@@ -46,11 +52,12 @@ for line in 'collectd_nftables_packets_total{nftables="conntrack_stats",type="ud
             'collectd_conntrack_nft_conntrack{conntrack_nft="entries",instance="router"}' \
             'collectd_conntrack_nft_operations_total{conntrack_nft="early_drop",instance="router"}' \
             'collectd_conntrack_nft_count{conntrack_nft="flowtables",instance="router"}'; do
+    line=${line//conntrack_stats/$TABLE}
     grep -qF "$line " "$TMP/metrics.txt" && pass "exported: $line" || fail "not exported: $line"
 done
-assert_eq 18 "$(promql 'count(collectd_nftables_packets_total{instance="router",nftables="conntrack_stats"})' | jq -r '.data.result[0].value[1]')" \
+assert_eq 18 "$(promql "count(collectd_nftables_packets_total{instance=\"router\",nftables=\"$TABLE\"})" | jq -r '.data.result[0].value[1]')" \
     "counters in Prometheus"
-assert_eq "collectd router conntrack_stats" "$(promql 'collectd_nftables_packets_total{type="udp_conntrack_fwd_new"}' |
+assert_eq "collectd router $TABLE" "$(promql 'collectd_nftables_packets_total{type="udp_conntrack_fwd_new"}' |
     jq -r '.data.result[0].metric | "\(.job) \(.instance) \(.nftables)"')" "job, instance and nftables labels"
 
 # Runs each query on stdin (windows scaled to the lab's interval); each must return series.
@@ -66,9 +73,13 @@ queries_return_data() {  # queries_return_data WHAT < QUERIES
     done
 }
 
-# Every PromQL query of the docs runs and returns series.
+# Every PromQL query of the docs runs and returns series, and each one on the plugin's counters
+# names the table where the docs say to put another one.
 queries_return_data docs < <(promql_blocks "$DOCS/queries.md")
 assert_eq 7 "$n" "PromQL queries in docs/queries.md"
+assert_eq "$(promql_blocks "$DOCS/queries.md" | grep -c 'collectd_nftables_')" \
+    "$(promql_blocks "$DOCS/queries.md" | grep 'collectd_nftables_' | grep -c 'nftables="conntrack_stats"')" \
+    "docs' queries on the counters that say nftables=\"conntrack_stats\""
 mapfile -t queries < <(promql_blocks "$DOCS/queries.md")
 
 # Rate: the first query, every second of the burst (its first and last 5 s left out: the window).
@@ -104,9 +115,22 @@ assert_eq 3 "$(promql 'collectd_nftables_packets_total{type="tcp_conntrack_fwd_i
 dash="$DOCS/grafana/conntrack-nft-prometheus.json"
 jq -e '.panels | length > 0 and all(.[]; .targets | length > 0)' "$dash" > /dev/null && pass "dashboard JSON has panels with targets" ||
     fail "dashboard JSON malformed"
-queries_return_data dashboard < <(jq -r '.panels[].targets[].expr' "$dash")
-assert_eq 9 "$n" "dashboard queries"
 hostq=$(jq -r '.templating.list[] | select(.name == "host") | .query.query // .query' "$dash")
 assert_eq "label_values(collectd_nftables_packets_total, instance)" "$hostq" "host variable"
+# The table variable, asked as Grafana asks Prometheus for label_values(SELECTOR, LABEL): the
+# label's values among the series SELECTOR matches (with $host filled in). It must find the
+# table this collectd counts in, and no hard-coded table name may be left in the panels.
+tableq=$(jq -r '.templating.list[] | select(.name == "table") | .query.query // .query' "$dash")
+assert_eq 'label_values(collectd_nftables_packets_total{instance=~"$host"}, nftables)' "$tableq" "table variable"
+selector=$(sed -E 's/^label_values\((.*), *nftables\)$/\1/; s/\$host/router/g' <<< "$tableq")
+DASH_TABLE=$(in_ns "$PROM_NS" curl -sfG http://127.0.0.1:9090/api/v1/label/nftables/values --data-urlencode "match[]=$selector" |
+    jq -r '.data | join(",")')
+assert_eq "$TABLE" "$DASH_TABLE" "the table variable's values"
+assert_eq 0 "$(grep -c conntrack_stats "$dash")" "hard-coded table names in the dashboard"
+assert_eq "$(jq -r '.panels[].targets[].expr' "$dash" | grep -c 'collectd_nftables_')" \
+    "$(jq -r '.panels[].targets[].expr' "$dash" | grep 'collectd_nftables_' | grep -c 'nftables=~"\$table"')" \
+    "dashboard queries on the counters that select nftables=~\"\$table\""
+queries_return_data dashboard < <(jq -r '.panels[].targets[].expr' "$dash")
+assert_eq 9 "$n" "dashboard queries"
 stop_collectd TERM
 finish

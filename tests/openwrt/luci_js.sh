@@ -36,3 +36,29 @@ js=$(find openwrt-feed -path '*/luci-static/*' -name '*.js' | sort)
 echo "eslint: $(echo $js)"
 "$NPM_DIR/node_modules/.bin/eslint" --max-warnings 0 -c tests/openwrt/luci/eslint.config.mjs $js
 echo "ok: eslint"
+
+# One rule for table names in the plugin and in the dialog: the dialog's NFT_KEYWORDS is
+# nft/model.cpp's kReservedWords, the same words, both ways (the lab types each one into the
+# real dialog; tests/openwrt/luci/dialog_cases.txt runs the other rules on both sides).
+node - nft/model.cpp openwrt-feed/collectd-mod-conntrack-nft/files/www/luci-static/resources/view/statistics/plugins/conntrack_nft.js <<'JS'
+const fs = require('fs');
+const [cpp, js] = process.argv.slice(2).map((f) => fs.readFileSync(f, 'utf8'));
+const words = (re, text, quote) => {
+	const m = re.exec(text);
+	if (!m) { console.log(`FAIL: ${re} not found`); process.exit(1); }
+	return [...m[1].matchAll(quote)].map((w) => w[1]);
+};
+const plugin = words(/kReservedWords\{([^}]*)\}/, cpp, /"([^"]*)"/g);
+const dialog = words(/var NFT_KEYWORDS = \[([^\]]*)\]/, js, /'([^']*)'/g);
+const declared = /std::array<std::string_view, (\d+)> kReservedWords/.exec(cpp);
+const missing = plugin.filter((w) => !dialog.includes(w)), extra = dialog.filter((w) => !plugin.includes(w));
+if (plugin.length < 100 || !declared || Number(declared[1]) !== plugin.length) {
+	console.log(`FAIL: read ${plugin.length} keywords from nft/model.cpp (declared ${declared && declared[1]})`);
+	process.exit(1);
+}
+if (missing.length || extra.length || dialog.length !== plugin.length) {
+	console.log(`FAIL: the dialog's NFT_KEYWORDS differ from nft/model.cpp's kReservedWords: missing ${missing.join(' ')}; extra ${extra.join(' ')}`);
+	process.exit(1);
+}
+console.log(`ok: the dialog refuses the same ${plugin.length} nft keywords as the plugin`);
+JS

@@ -56,6 +56,18 @@ deps=$(sed -n '/^define Package\/collectd-mod-conntrack-nft$/,/^endef/p' "$MK" |
 for d in collectd +libnftnl +libmnl +libstdcpp +kmod-nft-core +kmod-nf-conntrack-netlink; do
     [[ " $deps " == *" $d "* ]] && pass "DEPENDS has $d" || fail "DEPENDS lacks $d (have: $deps)"
 done
+# One name for the plugin in the package manager and in LuCI: both packages' TITLE and the LuCI
+# package's description carry the title of the LuCI plugin entry (Statistics > Setup's row and dialog).
+ltitle=$(jq -r .title "$PKG/files/usr/share/luci/statistics/plugins/conntrack_nft.json")
+[ -n "$ltitle" ] && [ "$ltitle" != null ] || fail "no title in the LuCI plugin JSON"
+for p in collectd-mod-conntrack-nft luci-app-statistics-conntrack-nft; do
+    t=$(sed -n "/^define Package\/$p$/,/^endef/p" "$MK" | sed -n 's/^  TITLE:=//p')
+    [[ "$t" == *"$ltitle"* ]] && pass "$p: TITLE names the plugin as LuCI does ($ltitle): $t" ||
+        fail "$p: TITLE \"$t\" does not contain LuCI's title \"$ltitle\""
+done
+grep -qF "Network plugins > $ltitle)" <<< "$(sed -n '/^define Package\/luci-app-statistics-conntrack-nft\/description$/,/^endef/p' "$MK")" &&
+    pass "the LuCI package's description names the menu entry as LuCI shows it" ||
+    fail "the LuCI package's description does not say 'Network plugins > $ltitle'"
 grep -q 'PKGARCH:=all' "$MK" && pass "LuCI package is architecture-independent" || fail "LuCI package needs PKGARCH:=all"
 
 # Installed files: collectd's init script needs both the .so and the JSON.

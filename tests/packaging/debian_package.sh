@@ -59,9 +59,33 @@ for f in "$plugin_dir/conntrack_nft.so" /usr/share/collectd/conntrack_nft.types.
          /etc/collectd/collectd.conf.d/conntrack_nft.conf.example \
          /usr/share/doc/conntrack-nft/copyright /usr/share/doc/conntrack-nft/install.md \
          /usr/share/doc/conntrack-nft/queries.md /usr/share/doc/conntrack-nft/grafana/conntrack-nft.json \
-         /usr/share/doc/conntrack-nft/grafana/conntrack-nft-prometheus.json; do
+         /usr/share/doc/conntrack-nft/grafana/conntrack-nft-prometheus.json \
+         /usr/share/doc/conntrack-nft/README.md /usr/share/doc/conntrack-nft/performance.txt; do
     grep -qx "$f" "$TMP/files" && pass "packaged $f" || fail "$f not in the package"
 done
+# The installed docs read on their own: every relative link of the installed README and docs
+# (Markdown links and images, anchors dropped) names a file of the installed tree.
+if python3 - "$TMP/x/usr/share/doc/conntrack-nft" <<'PY'
+import pathlib, re, sys
+root = pathlib.Path(sys.argv[1])
+pages = sorted(root.rglob('*.md'))
+links = broken = 0
+for page in pages:
+    text = re.sub(r'^```.*?^```', '', page.read_text(), flags=re.M | re.S)  # not in code blocks
+    for target in re.findall(r'\]\(([^)\s]+)\)', text):
+        if re.match(r'[a-z]+:', target) or target.startswith('#'):
+            continue
+        links += 1
+        path = target.split('#')[0]
+        if not (page.parent / path).is_file():
+            broken += 1
+            print(f'FAIL: {page.relative_to(root)} links to {target}, which is not installed')
+print(f'{len(pages)} installed pages, {links} relative links, {broken} broken')
+sys.exit(1 if broken or len(pages) < 10 or links < 40 else 0)
+PY
+then pass "every relative link of the installed README and docs resolves in /usr/share/doc/conntrack-nft"
+else fail "links of the installed docs"
+fi
 grep -q "stripped" <<< "$(file -L "$so")" && ! grep -q "not stripped" <<< "$(file -L "$so")" && pass "plugin stripped" || fail "plugin not stripped: $(file -L "$so")"
 assert_eq "module_register" "$(nm -D --defined-only "$so" | awk '$2 == "T" { print $3 }' | tr '\n' ' ' | sed 's/ $//')" "exported functions"
 assert_eq "/etc/collectd/collectd.conf.d/conntrack_nft.conf.example" "$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles)" "conffiles"

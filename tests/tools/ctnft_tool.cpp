@@ -13,6 +13,9 @@
 //   ctnft ct-stats                          conntrack health as the plugin reads it: "entries N",
 //                                           "max N", "<stat> TOTAL" per statistic the kernel
 //                                           sends, "cpu<N> <stat> TOTAL", "flowtables N"
+//   ctnft broken-rule [spec options]        commit the spec's ruleset with every "ct" expression
+//                                           renamed "zz" (a kernel without that expression):
+//                                           prints the error as the plugin reports it, exit 1
 //   ctnft read    [spec options] [--no-owner] --count N [--every MS]
 //                                           N reads through ManagedTable, MS apart (repairs as
 //                                           the plugin does, printing "repaired: why")
@@ -26,9 +29,13 @@
 #include <string>
 #include <unistd.h>
 
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netlink.h>
+
 #include "nft/conntrack_stats.h"
 #include "nft/managed_table.h"
 #include "nft/render.h"
+#include "nft/ruleset_batch.h"
 #include "nft/table_queries.h"
 
 using namespace ctnft;
@@ -115,7 +122,8 @@ int main(int argc, char** argv) {
                             (unsigned long long)values[i].bytes);
             return 0;
         }
-        std::printf("created flags=%u portid=%u\n", table.flags(), table.socket().portid());
+        std::printf("created flags=%u portid=%u refused=%u adopted=%d\n", table.flags(), table.socket().portid(),
+                    table.refused_flags(), table.adopted() ? 1 : 0);
         std::fflush(stdout);
         if (!hold) return 0;
         std::signal(SIGTERM, on_signal);
@@ -130,6 +138,24 @@ int main(int argc, char** argv) {
 
     NetlinkSocket sock;
     if (Status s = sock.open(); !s) return fail(s);
+    if (cmd == "broken-rule") {
+        if (Status s = validate(spec); !s) return fail(s);
+        Batch batch(sock.next_seq());
+        add_table(batch, spec.family, spec.table, 0);
+        add_ruleset(batch, spec);
+        batch.finish();
+        // The bytes as built: the test stands for a kernel that lacks an expression by renaming it.
+        char* data = const_cast<char*>(batch.data());
+        const nlattr name{7, NFTA_EXPR_NAME};  // host order, as the kernel reads it
+        char ct[7];
+        std::memcpy(ct, &name, sizeof name);
+        std::memcpy(ct + sizeof name, "ct", 3);
+        for (std::size_t i = 0; i + sizeof ct <= batch.size(); ++i)
+            if (std::memcmp(data + i, ct, sizeof ct) == 0) std::memcpy(data + i + 4, "zz", 2);
+        if (Status s = sock.commit(batch); !s) return fail(s);
+        std::puts("committed");
+        return 0;
+    }
     if (cmd == "dump") {
         CounterReader reader(spec.family, spec.table);
         std::vector<CounterValue> values;

@@ -873,3 +873,43 @@ TEST_CASE("Notifications and FillThreshold") {
         CHECK(p.warning == "FillThreshold: only used with Notifications true and ConntrackStats true");
     }
 }
+
+// The LuCI dialog refuses what the plugin refuses: tests/openwrt/luci/dialog_cases.txt holds the
+// cases both run (the lab types the same lines into the real dialog, tests/openwrt/lab/setup.mjs).
+// Values are quoted, as LuCI's generator writes "0.25".
+TEST_CASE("the LuCI dialog's cases: the plugin accepts and refuses the same values") {
+    const std::string path = std::string(CTNFT_SOURCE_DIR) + "/tests/openwrt/luci/dialog_cases.txt";
+    std::FILE* f = std::fopen(path.c_str(), "r");
+    REQUIRE(f != nullptr);
+    int accepted = 0, refused = 0;
+    char buffer[512];
+    while (std::fgets(buffer, sizeof buffer, f)) {
+        std::string line(buffer);
+        while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+        if (line.empty() || line[0] == '#') continue;
+        const auto a = line.find(' '), b = line.find(' ', a + 1);
+        REQUIRE(a != std::string::npos);
+        REQUIRE(b != std::string::npos);
+        const auto c = line.find(' ', b + 1);
+        const std::string option = line.substr(0, a), verdict = line.substr(a + 1, b - a - 1);
+        const std::string value = line.substr(b + 1, c == std::string::npos ? std::string::npos : c - b - 1);
+        const std::string part = c == std::string::npos ? "" : line.substr(c + 1);
+        INFO(line);
+        REQUIRE((verdict == "accept" || verdict == "refuse"));
+        ConfigBlock block = plugin_block();
+        block.add(option, value);
+        const Parsed p = parse(block);
+        if (verdict == "accept") {
+            CHECK(p.status.ok());
+            ++accepted;
+        } else {
+            CHECK_FALSE(p.status.ok());
+            CHECK(starts_with(p.status.message(), option + ": "));
+            CHECK(contains(p.status.message(), part));
+            ++refused;
+        }
+    }
+    std::fclose(f);
+    CHECK(accepted >= 10);
+    CHECK(refused >= 10);
+}

@@ -1,7 +1,8 @@
 // Statistics > Setup in the real LuCI of the lab, as a user goes through it: the page renders
 // with our plugin listed among the network plugins (and every other installed plugin still
 // there); enabling it opens our dialog with every option the plugin accepts, each showing the
-// plugin's own default (docs/configuration.md); bad input is rejected (table name, priority);
+// plugin's own default (docs/configuration.md); bad input is rejected as the plugin rejects it
+// (table name with every nft keyword, priority, sample interval: tests/openwrt/luci/dialog_cases.txt);
 // changed options are saved and applied, and the lab's /etc/config/luci_statistics holds them.
 // No console error, page error or failed request anywhere.
 //   node setup.mjs REPOSITORY_ROOT UCI_FILE [SCREENSHOT.png]
@@ -28,8 +29,21 @@ for (const line of fs.readFileSync(path.join(root, 'docs/configuration.md'), 'ut
 		acceptedValues[m[1]] = ticks(m[3]);
 	}
 }
+// The plugin's rules the dialog must apply too: the cases both run (tests/openwrt/luci/dialog_cases.txt,
+// which the harness tests run through the plugin's parser) and every nft keyword of nft/model.cpp.
+const cases = fs.readFileSync(path.join(root, 'tests/openwrt/luci/dialog_cases.txt'), 'utf8').split('\n')
+	.filter((l) => l && !l.startsWith('#')).map((l) => {
+		const [o, verdict, value, ...part] = l.split(' ');
+		return { o, accept: verdict === 'accept', value, part: part.join(' ') };
+	});
+const keywordList = /kReservedWords\{([^}]*)\}/.exec(fs.readFileSync(path.join(root, 'nft/model.cpp'), 'utf8'));
+const keywords = keywordList ? [...keywordList[1].matchAll(/"([^"]*)"/g)].map((m) => m[1]) : [];
+check(cases.length > 20 && keywords.length > 100, `${cases.length} dialog cases, ${keywords.length} nft keywords read`);
+for (const w of keywords)
+	cases.push({ o: 'Table', accept: false, value: w, part: 'is an nft keyword' });
 // stat-genconfig writes a list option's values under the singular key (Protocols -> Protocol).
-const legend = JSON.parse(fs.readFileSync(path.join(files, 'usr/share/luci/statistics/plugins/conntrack_nft.json'), 'utf8')).legend;
+const pluginJson = JSON.parse(fs.readFileSync(path.join(files, 'usr/share/luci/statistics/plugins/conntrack_nft.json'), 'utf8'));
+const legend = pluginJson.legend;
 const [singles, bools, lists] = legend;
 // Lists are sets to the plugin: compare them in any order.
 const norm = (o, v) => (lists.includes(o) && Array.isArray(v) ? [...v].sort() : v);
@@ -99,7 +113,8 @@ try {
 	const all = await page.$$eval('tr[data-sid^="collectd_"]', (rows) => rows.length);
 	check(all > 10, `the other installed plugins are listed too (${all} plugin rows)`);
 	const title = await page.$eval(`tr[data-sid="${SID}"]`, (r) => r.getAttribute('data-title'));
-	check(title === 'Conntrack (nftables)', `row title "${title}"`);
+	// The same title as the packages' (tests/openwrt/package_makefile.sh checks the Makefile's).
+	check(title === pluginJson.title && title === 'Conntrack (nftables)', `row title "${title}"`);
 
 	await page.click('.cbi-tabmenu [data-tab="statistics_network"] a');
 	await page.waitForSelector(`tr[data-sid="${SID}"]`, { visible: true });
@@ -140,9 +155,27 @@ try {
 			new Promise((r) => requestAnimationFrame(() => r(true)))));
 	}
 
-	// Bad input is rejected, with the reason shown.
-	for (const [o, bad, why] of [['Table', '9bad', /letter/], ['Table', 'a'.repeat(64), /63/],
-		['Priority', '-200', /-199/], ['Priority', 'x1', /integer/], ['SampleInterval', '0', /1/]]) {
+	// The plugin's rules, case by case, through LuCI's own validation of each widget: the value
+	// in the field, the widget's validation run, its verdict and the message it shows.
+	const verdicts = await page.evaluate((list, ids) => list.map((c) => {
+		const el = document.querySelector(`.modal [id="${ids[c.o]}"]`);
+		const w = L.dom.findClassInstance(el), input = el.querySelector('input');
+		input.value = c.value;
+		w.triggerValidation();
+		const v = { valid: w.isValid(), error: input.getAttribute('data-tooltip') || '' };
+		input.value = '';
+		w.triggerValidation();
+		return v;
+	}), cases, { Table: cbid('Table'), SampleInterval: cbid('SampleInterval') });
+	const wrong = cases.map((c, i) => ({ ...c, ...verdicts[i] }))
+		.filter((c) => c.valid !== c.accept || (!c.accept && !c.error.includes(c.part)));
+	check(wrong.length === 0, `the dialog accepts and refuses as the plugin: ${cases.length} cases (${keywords.length} nft keywords), with the plugin's reason`,
+		wrong.map((c) => `${c.o} "${c.value}": valid=${c.valid}, message "${c.error}"`).join('; '));
+
+	// Bad input is rejected, with the reason shown, as the user types it.
+	for (const [o, bad, why] of [['Table', '9bad', /letter/], ['Table', 'a'.repeat(64), /63/], ['Table', 'counter', /nft keyword/],
+		['Priority', '-200', /-199/], ['Priority', 'x1', /integer/], ['SampleInterval', '0.01', /0\.05 to 3600/],
+		['SampleInterval', '1s', /0\.05 to 3600/]]) {
 		await typeInto(o, bad);
 		const v = await validity(o);
 		check(!v.valid && why.test(v.error), `${o} "${bad.length > 12 ? bad.slice(0, 12) + '…' : bad}" rejected: ${v.error}`,
@@ -156,7 +189,7 @@ try {
 
 	// The user's choices: one of each kind of widget.
 	const chosen = { enable: '1', Table: 'lab_stats', Family: 'inet', Priority: '-150', RuleShape: 'classic',
-		SampleInterval: '5', Protocols: ['tcp', 'udp', 'icmp'], Hooks: ['input', 'output', 'forward', 'prerouting'],
+		SampleInterval: '0.25', Protocols: ['tcp', 'udp', 'icmp'], Hooks: ['input', 'output', 'forward', 'prerouting'],
 		ReportBytes: '1', OwnerFlag: '0', SampleCounters: ['*_fwd_*'] };
 	await typeInto('Table', chosen.Table);
 	await typeInto('Priority', chosen.Priority);

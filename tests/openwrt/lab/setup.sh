@@ -2,7 +2,8 @@
 # Statistics > Setup in the real LuCI of one OpenWrt release (23.05, 24.10, 25.12,
 # master-2026-06), served by the lab's real uhttpd, rpcd and ubusd, walked through in Debian's
 # chromium (setup.mjs): our plugin listed, its dialog with every option at the plugin's default,
-# bad input rejected, choices saved and applied into the lab's /etc/config/luci_statistics, and
+# bad input rejected as the plugin rejects it (every nft keyword as a table name, a sample
+# interval outside 0.05..3600), choices saved and applied into the lab's /etc/config/luci_statistics, and
 # no console error, page error or failed request.
 #   setup.sh VERSION [SCREENSHOT.png]
 # VERSION "master-2026-06+pluginUtil": the master-2026-06 tree with statistics/pluginUtil.js,
@@ -38,7 +39,7 @@ lab_node "$LAB_HERE/setup.mjs" "$OWRT_REPO" "$LAB_ROOT/etc/config/luci_statistic
 owrt_stat_genconfig "$LAB_ROOT" > "$TMP/genconfig.conf"
 owrt_plugin_block "$TMP/genconfig.conf" > "$TMP/block.conf"
 for line in 'Table "lab_stats"' 'Family "inet"' 'Priority "-150"' 'RuleShape "classic"' 'Protocol "icmp"' \
-            'Hook "prerouting"' 'ReportBytes true' 'OwnerFlag false' 'SampleCounter "\*_fwd_\*"'; do
+            'Hook "prerouting"' 'SampleInterval "0.25"' 'ReportBytes true' 'OwnerFlag false' 'SampleCounter "\*_fwd_\*"'; do
     grep -q "^[[:space:]]*$line\$" "$TMP/block.conf" && pass "stat-genconfig wrote $line" ||
         { fail "stat-genconfig did not write $line"; cat "$TMP/block.conf"; }
 done

@@ -65,7 +65,8 @@ owrt_layout() {  # owrt_layout VERSION ROOT [PLUGIN_SO]
     local applet name
     while read -r applet; do  # bin/ash, usr/bin/env, ... where OpenWrt's busybox puts them
         name=${applet##*/}
-        [ -e "$root/bin/$name" ] || [ -e "$root/sbin/$name" ] || [ -e "$root/usr/bin/$name" ] ||
+        # busybox-static lists bin/busybox itself: the link above, dangling outside the chroot.
+        [ -L "$root/$applet" ] || [ -e "$root/bin/$name" ] || [ -e "$root/sbin/$name" ] || [ -e "$root/usr/bin/$name" ] ||
             [ -e "$root/usr/sbin/$name" ] || ln -s /bin/busybox "$root/$applet"
     done < <(busybox --list-full)
     ln -sfn ash "$root/bin/sh"

@@ -15,6 +15,58 @@
  * views do on 23.05..master; collectd.js ties that flag to the table's Enabled column.
  */
 
+/*
+ * The plugin's own rules (plugin/plugin_config.cpp, nft/model.cpp), so that the dialog refuses
+ * what the plugin would refuse in the log, with the plugin's words. NFT_KEYWORDS is nft/model.cpp's
+ * kReservedWords word for word: tests/openwrt/luci_js.sh fails if the two lists differ, the lab
+ * (tests/openwrt/lab/setup.mjs) types every one of them into this dialog in the real LuCI, and
+ * both sides run the cases of tests/openwrt/luci/dialog_cases.txt.
+ */
+var NFT_KEYWORDS = [
+	'accept', 'add', 'ah', 'all', 'arp', 'bridge', 'cgroup', 'chain', 'chains', 'comment', 'comp',
+	'continue', 'counter', 'counters', 'create', 'ct', 'day', 'dccp', 'define', 'delete', 'describe',
+	'destroy', 'device', 'direction', 'dnat', 'drop', 'dst', 'dup', 'element', 'elements', 'esp',
+	'ether', 'event', 'expectation', 'export', 'exthdr', 'fib', 'flow', 'flowtable', 'flush',
+	'forward', 'frag', 'fwd', 'get', 'goto', 'handle', 'hash', 'hbh', 'helper', 'hook', 'hour',
+	'icmp', 'icmpv6', 'iif', 'iifname', 'import', 'include', 'index', 'inet', 'input', 'insert', 'ip',
+	'ip6', 'ip6ext', 'jhash', 'jump', 'label', 'last', 'length', 'limit', 'list', 'log', 'map',
+	'maps', 'mark', 'masquerade', 'meta', 'meter', 'mh', 'monitor', 'netdev', 'notrack', 'numgen',
+	'oif', 'oifname', 'osf', 'output', 'policy', 'postrouting', 'prerouting', 'priority', 'protocol',
+	'queue', 'quota', 'quotas', 'random', 'redirect', 'reject', 'rename', 'replace', 'reset',
+	'return', 'rt', 'rt0', 'rule', 'ruleset', 'sctp', 'secmark', 'set', 'sets', 'size', 'snat',
+	'socket', 'state', 'status', 'symhash', 'synproxy', 'table', 'tables', 'tcp', 'th', 'time',
+	'tproxy', 'tunnel', 'type', 'typeof', 'udp', 'udplite', 'version', 'vlan', 'vmap', 'zone'
+];
+var TABLE_RULE = _('a letter, then letters, digits or _, at most 63 characters, not an nft keyword');
+
+function validTable(section_id, value) {
+	if (value == '')
+		return true;
+	if (value.length > 63)
+		return _('The name is %d characters long; use %s').format(value.length, TABLE_RULE);
+	if (!/^[A-Za-z]/.test(value))
+		return _('"%s" does not start with a letter; use %s').format(value, TABLE_RULE);
+	if (!/^[A-Za-z0-9_]*$/.test(value))
+		return _('"%s" contains a character other than letters, digits and _; use %s').format(value, TABLE_RULE);
+	if (NFT_KEYWORDS.indexOf(value.toLowerCase()) >= 0)
+		return _('"%s" is an nft keyword; use %s').format(value, TABLE_RULE);
+	return true;
+}
+
+/*
+ * Seconds as the plugin reads them: a number from 0.05 to 3600, decimals allowed (0.25). The
+ * dialog takes plain decimal notation; LuCI's generator writes "0.25" in quotes and the plugin
+ * reads a quoted number as a number.
+ */
+function validSeconds(section_id, value) {
+	if (value == '')
+		return true;
+	var v = /^([0-9]+(\.[0-9]*)?|\.[0-9]+)$/.test(value) ? Number(value) : NaN;
+	if (v >= 0.05 && v <= 3600)
+		return true;
+	return _('A number of seconds from 0.05 to 3600, e.g. 1 or 0.25');
+}
+
 function managed(o) {
 	o.depends({ enable: '1', Manage: '1' });
 	return o;
@@ -37,11 +89,7 @@ return baseclass.extend({
 		o = s.option(form.Value, 'Table', _('Table name'));
 		o.default = 'conntrack_stats';
 		o.placeholder = 'conntrack_stats';
-		o.validate = function(section_id, value) {
-			if (value == '' || /^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(value))
-				return true;
-			return _('A letter, then letters, digits or _, at most 63 characters');
-		};
+		o.validate = validTable;
 		o.depends('enable', '1');
 
 		o = s.option(form.ListValue, 'Family', _('Address family'),
@@ -121,10 +169,9 @@ return baseclass.extend({
 		o.placeholder = '90';
 		o.depends({ enable: '1', Notifications: '1', ConntrackStats: '1' });
 
-		/* Whole seconds: LuCI's generator writes them as numbers, which the plugin needs. */
 		o = s.option(form.Value, 'SampleInterval', _('Sample interval'),
-			_('Seconds. Read the counters this often and also report, per interval, the highest and the lowest per-second rate seen. Empty: off.'));
-		o.datatype = 'and(uinteger,range(1,3600))';
+			_('Seconds, 0.05 to 3600 (e.g. 1 or 0.25). Read the counters this often and also report, per interval, the highest and the lowest per-second rate seen. Empty: off.'));
+		o.validate = validSeconds;
 		o.placeholder = _('off');
 		o.optional = true;
 		o.depends('enable', '1');
