@@ -40,8 +40,9 @@ tests=(
     g++-aarch64-linux-gnu libnftnl-dev:arm64 libmnl-dev:arm64 file
     autoconf automake libtool flex bison dpkg-dev
     # The OpenWrt userland built from upstream (tests/openwrt/userland): json-c for libubox and
-    # ucode; busybox is OpenWrt's shell and tools in the lab's root
-    libjson-c-dev busybox
+    # ucode; busybox is OpenWrt's shell and tools in the lab's root. busybox-static, not busybox
+    # (they conflict): the VM lab's initramfs needs the static one, and both labs share it.
+    libjson-c-dev busybox-static
     # OpenWrt lab: the real LuCI in a real browser (puppeteer-core drives Debian's chromium), and
     # the graphs collectd's rrdtool plugin writes, drawn by rrdtool through LuCI
     chromium rrdtool librrd8 fonts-dejavu-core
