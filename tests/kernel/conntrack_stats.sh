@@ -55,10 +55,6 @@ else
     entries0=$(awk '$1 == "entries" { print $2 }' "$TMP/before-fill.txt")
     early0=$(awk '$1 == "early_drop" { print $2 }' "$TMP/before-fill.txt")
     FLOWS=$((max + 10000))
-    # An unreplied UDP entry times out after 30 s (nf_conntrack_udp_timeout): on a loaded machine
-    # the fill takes longer than that, and the first flows left the table without an early_drop
-    # (7 of 272,144 once, in a CI run at load 12). Here they stay until the test ends.
-    in_ns "$ROUTER" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=3600
     in_ns "$CLIENT" $TRAFFIC udp-flows "$SERVER_IP" "$FLOWS" > /dev/null
     # The sender's last datagrams can still be on their way through the router when it exits, and
     # an eviction and the insertion it makes room for are not one step: wait until every flow is
