@@ -1,15 +1,34 @@
 #!/usr/bin/env bash
-# Installs what building, running and testing conntrack_nft need on Debian (bookworm), and only
-# what is missing. Idempotent; needs root (apt-get).
+# Installs what conntrack_nft needs on Debian (bookworm), and only what is missing. Idempotent;
+# needs root (apt-get).
+#   install-deps.sh --demo   what scripts/run.sh needs to build the plugin and run it in a real
+#                            collectd (the packages in `demo` below), nothing else: no foreign
+#                            architecture, no deb-src line, no download outside apt.
+#   install-deps.sh          that and the whole test toolchain (scripts/test.sh): browsers,
+#                            compilers, databases, foreign architectures, collectd's sources.
 set -euo pipefail
+only_demo=0
+case "${1:-}" in
+    --demo) only_demo=1 ;;
+    "") ;;
+    *) echo "install-deps: unknown option $1 (--demo: only what scripts/run.sh needs)" >&2; exit 2 ;;
+esac
 
-packages=(
+# The demo (scripts/run.sh): build the plugin, run it in collectd inside network namespaces with
+# traffic between them. collectd-core has no /etc/collectd/collectd.conf, so Debian's collectd
+# service does not start (now or at boot).
+demo=(
     build-essential cmake pkg-config       # build
     libnftnl-dev libmnl-dev                # netlink to nf_tables
     collectd-core collectd-dev             # the daemon and its plugin headers
+    nftables iproute2 iputils-ping         # namespaces, veths, the table seen from nft, ping
+    python3                                # the demo's traffic and its rates table
+)
+# The test toolchain (scripts/test.sh), on top of the demo's packages.
+tests=(
     catch2                                 # unit tests
-    nftables iproute2 conntrack            # the kernel side, seen from the tests
-    jq python3 util-linux procps iputils-ping   # test tooling: JSON, traffic, setpriv, ping
+    conntrack                              # the kernel side, seen from the tests
+    jq util-linux procps                    # test tooling: JSON, setpriv/unshare, ps
     gnuplot-nox                            # the pictures in docs/
     influxdb curl                          # a real time-series database in the tests
     prometheus                             # scraping collectd's write_prometheus in the tests
@@ -21,8 +40,9 @@ packages=(
     g++-aarch64-linux-gnu libnftnl-dev:arm64 libmnl-dev:arm64 file
     autoconf automake libtool flex bison dpkg-dev
     # The OpenWrt userland built from upstream (tests/openwrt/userland): json-c for libubox and
-    # ucode; busybox is OpenWrt's shell and tools in the lab's root
-    libjson-c-dev busybox
+    # ucode; busybox is OpenWrt's shell and tools in the lab's root. busybox-static, not busybox
+    # (they conflict): the VM lab's initramfs needs the static one, and both labs share it.
+    libjson-c-dev busybox-static
     # OpenWrt lab: the real LuCI in a real browser (puppeteer-core drives Debian's chromium), and
     # the graphs collectd's rrdtool plugin writes, drawn by rrdtool through LuCI
     chromium rrdtool librrd8 fonts-dejavu-core
@@ -31,6 +51,8 @@ packages=(
     # Debian's 32-bit collectd
     g++-i686-linux-gnu libnftnl-dev:i386 libmnl-dev:i386 libstdc++6:i386 debootstrap
 )
+packages=("${demo[@]}")
+[ "$only_demo" = 1 ] || packages+=("${tests[@]}")
 # collectd's upstream source, for building against a collectd tree as OpenWrt does.
 source_cache=/var/cache/conntrack-nft
 
@@ -46,11 +68,12 @@ missing=()
 for p in "${packages[@]}"; do installed "$p" || missing+=("$p"); done
 # Multiarch: the cross builds' libraries (arm64: OpenWrt check; i386: the 32-bit pass).
 foreign_archs=(arm64 i386)
+[ "$only_demo" = 0 ] || foreign_archs=()
 have_arch() { grep -qx "$1" <<< "$(dpkg --print-foreign-architectures)"; }
 need_update=0
-for a in "${foreign_archs[@]}"; do have_arch "$a" || need_update=1; done
-[ -f /etc/apt/sources.list.d/debian-src.sources ] || need_update=1
-have_source() { ls "$source_cache"/collectd_*.orig.tar.* > /dev/null 2>&1; }
+for a in "${foreign_archs[@]+"${foreign_archs[@]}"}"; do have_arch "$a" || need_update=1; done
+[ "$only_demo" = 1 ] || [ -f /etc/apt/sources.list.d/debian-src.sources ] || need_update=1
+have_source() { [ "$only_demo" = 1 ] || ls "$source_cache"/collectd_*.orig.tar.* > /dev/null 2>&1; }
 # Debian's package `collectd` (the stock /etc/collectd/collectd.conf), at collectd-core's version:
 # the Debian package test installs it into a throwaway root, never on this machine.
 collectd_deb() {
@@ -58,7 +81,7 @@ collectd_deb() {
     v=$(dpkg-query -W -f='${Version}' collectd-core 2>/dev/null) || return 1
     echo "$source_cache/collectd_${v//:/%3a}_$(dpkg --print-architecture).deb"
 }
-have_collectd_deb() { local f; f=$(collectd_deb) && [ -f "$f" ]; }
+have_collectd_deb() { local f; [ "$only_demo" = 1 ] || { f=$(collectd_deb) && [ -f "$f" ]; }; }
 
 if [ ${#missing[@]} -eq 0 ] && [ "$need_update" = 0 ] && have_source && have_collectd_deb; then
     exit 0
@@ -71,8 +94,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-for a in "${foreign_archs[@]}"; do have_arch "$a" || dpkg --add-architecture "$a"; done
-if [ ! -f /etc/apt/sources.list.d/debian-src.sources ]; then
+for a in "${foreign_archs[@]+"${foreign_archs[@]}"}"; do have_arch "$a" || dpkg --add-architecture "$a"; done
+if [ "$only_demo" = 0 ] && [ ! -f /etc/apt/sources.list.d/debian-src.sources ]; then
     cat > /etc/apt/sources.list.d/debian-src.sources <<'SRC'
 Types: deb-src
 URIs: http://deb.debian.org/debian

@@ -9,7 +9,7 @@ strip --strip-unneeded -o "$TMP/conntrack_nft.so" "$SO"
 size=$(stat -c %s "$TMP/conntrack_nft.so")
 echo
 echo "== (4) footprint"
-echo "stripped conntrack_nft.so: $size bytes ($((size / 1024)) KiB), $(uname -m), build $(awk -F= '/^CMAKE_BUILD_TYPE:/ { print $2 }' "$BUILD_DIR/CMakeCache.txt")"
+echo "stripped conntrack_nft.so: $size bytes ($(((size + 512) / 1024)) KiB, rounded), $(uname -m), build $(awk -F= '/^CMAKE_BUILD_TYPE:/ { print $2 }' "$BUILD_DIR/CMakeCache.txt")"
 echo "RESULT footprint.so_bytes $size"
 
 if ! command -v collectd > /dev/null; then echo "collectd RSS: skipped (collectd not installed)"; finish; exit 0; fi

@@ -3,6 +3,7 @@
 # luci/package-lock.json and installed with npm ci into the build tree. What the files do is
 # tested in the real LuCI of each release (tests/openwrt/lab: the settings page against the
 # plugin's keys and documented defaults, the graphs from real RRD files).
+#   luci_js.sh --prepare   only installs the npm packages (ESLint, puppeteer-core for the lab)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -26,6 +27,8 @@ if ! cmp -s "$HERE/luci/package-lock.json" "$NPM_DIR/package-lock.json" || [ ! -
         { echo "FAIL: npm ci in $NPM_DIR (is the npm registry reachable?)"; exit 1; }
 fi
 exec 8>&-
+# --prepare: only the npm packages (the CTest fixture openwrt.npm, timed apart from the tests).
+[ "${1:-}" != --prepare ] || { echo "npm: packages ready in $NPM_DIR"; exit 0; }
 
 cd "$ROOT"
 js=$(find openwrt-feed -path '*/luci-static/*' -name '*.js' | sort)

@@ -23,6 +23,10 @@
                                              insert race); RATE tries a second (default: at once)
   traffic.py delay-line IN OUT MS            copy every packet from tun device IN to tun device OUT,
                                              MS milliseconds later (a slow line; this kernel has no netem)
+  traffic.py repeat SECONDS CMD ARGS... [+ CMD ARGS...]...
+                                             run the commands one after another every SECONDS, until
+                                             killed, in this one process (a failed round is reported
+                                             on stderr and the next one runs)
 """
 import heapq
 import os
@@ -279,6 +283,28 @@ def delay_line(tun_in, tun_out, ms):
             os.write(fd_out, heapq.heappop(queue)[2])
 
 
+def repeat(seconds, args):
+    commands, cur = [], []
+    for a in args + ["+"]:
+        if a == "+":
+            if cur:
+                commands.append(cur)
+            cur = []
+        else:
+            cur.append(a)
+    start, n = time.monotonic(), 0
+    while True:
+        for cmd in commands:
+            try:
+                main([sys.argv[0]] + cmd)
+            except Exception as e:  # noqa: BLE001 - one failed round (a timeout) does not end the loop
+                print(f"repeat: {' '.join(cmd)}: {e}", file=sys.stderr, flush=True)
+        n += 1
+        if start + n * seconds < time.monotonic() - seconds:  # far behind (a busy machine): no burst to catch up
+            start, n = time.monotonic(), 0
+        time.sleep(max(0.0, start + n * seconds - time.monotonic()))
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -310,6 +336,8 @@ def main(argv):
         return udp_twins(args[0], int(args[1]), int(args[2]), float(args[3]) if len(args) > 3 else 0.0)
     elif cmd == "delay-line":
         delay_line(args[0], args[1], float(args[2]))
+    elif cmd == "repeat":
+        repeat(float(args[0]), args[1:])
     else:
         print(__doc__, file=sys.stderr)
         return 2

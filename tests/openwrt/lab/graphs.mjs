@@ -19,20 +19,29 @@ await page.setViewport({ width: 1280, height: 4000 });
 const watcher = watch(page);
 const t0 = Date.now();
 
-// Every image in the plugin's tab once LuCI has drawn them: [{ title, png (base64), w, h }].
+// Every image in the plugin's tab once LuCI has drawn them and the browser has decoded them:
+// [{ tab, png (base64), w, h, decoded, bytes, head }]. LuCI swaps the spinner for all the tab's
+// images at once; img.decode() then settles once the browser has the picture, or knows it has
+// none (an empty or broken answer from cgi-exec: head shows what came instead).
 async function graphsOf(plugin) {
 	await page.click(`.cbi-tabmenu [data-tab="${plugin}"] a`);
 	const sel = `div[data-tab="${plugin}"]`;
 	await until(`the ${plugin} graphs`, () => page.$eval(sel, (div) =>
-		!div.querySelector('.spinning') && div.querySelectorAll('img').length > 0 &&
-		[...div.querySelectorAll('img')].every((img) => img.complete)), 60000);
+		!div.querySelector('.spinning') && div.querySelectorAll('img').length > 0), 60000);
 	return page.$eval(sel, async (div) => Promise.all([...div.querySelectorAll('img')].map(async (img) => {
+		let decoded = true;
+		try {
+			await Promise.race([img.decode(), new Promise((resolve, reject) => setTimeout(() => reject(new Error('not decoded within 30 s')), 30000))]);
+		} catch (e) {
+			decoded = false;
+		}
 		const blob = await (await fetch(img.src)).blob();
 		const bytes = new Uint8Array(await blob.arrayBuffer());
 		let bin = '';
 		for (const b of bytes) bin += String.fromCharCode(b);
 		const tab = img.closest('[data-tab-title]');
-		return { tab: tab ? tab.getAttribute('data-tab-title') : '', png: btoa(bin), w: img.naturalWidth, h: img.naturalHeight };
+		return { tab: tab ? tab.getAttribute('data-tab-title') : '', png: btoa(bin), w: img.naturalWidth, h: img.naturalHeight,
+			decoded, bytes: bytes.length, head: bin.slice(0, 80).replace(/[^\x20-\x7e]/g, '.') };
 	})));
 }
 
@@ -58,8 +67,10 @@ try {
 			const tabs = [...new Set(graphs.map((g) => g.tab))];
 			check(tabs.filter((t) => /cpu\d+$/.test(t)).length === cpus && tabs.some((t) => /Overview/.test(t)), `conntrack_nft: one tab per CPU (${tabs.join(', ')})`);
 		}
-		check(graphs.every((g) => g.w > 300 && g.h > 100 && g.png.startsWith('iVBORw0KGgo')),
-			`${plugin}: every graph is a PNG the browser decoded (${graphs.map((g) => `${g.w}x${g.h}`).join(' ')})`);
+		const bad = graphs.filter((g) => !(g.decoded && g.w > 300 && g.h > 100 && g.png.startsWith('iVBORw0KGgo')));
+		check(bad.length === 0,
+			`${plugin}: every graph is a PNG the browser decoded (${graphs.map((g) => `${g.w}x${g.h}`).join(' ')})`,
+			bad.map((g) => `${g.tab || plugin}: ${g.bytes} bytes, ${g.decoded ? 'decoded' : 'not decoded'}, ${g.w}x${g.h}: "${g.head}"`).join('; '));
 		if (out) {
 			graphs.forEach((g, i) => fs.writeFileSync(path.join(out, `graph-${plugin}-${String(i + 1).padStart(2, '0')}.png`), Buffer.from(g.png, 'base64')));
 			{

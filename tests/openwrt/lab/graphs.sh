@@ -61,6 +61,13 @@ in_ns "$CLIENT" $TRAFFIC syn-fin "$CLIENT_IP" "$SERVER_IP" 5001 > /dev/null
 DRAWABLE=$(( $(date +%s) + 18 ))
 wait_reads "$ID/packets-udp_conntrack_fwd_new" 2
 wait_for 30 sh -c "[ \$(date +%s) -ge $DRAWABLE ]"
+# collectd stops writing before anything reads the RRD files. rrdtool's reader takes a lock that
+# fails at once ("ERROR: could not lock RRD", measured with Debian's rrdtool 1.7.2) while
+# collectd's rrdtool plugin holds the file's write lock for an update; LuCI runs rrdtool through
+# cgi-exec, which drops rrdtool's stderr and answers 200 with no body, and the browser shows an
+# empty image (0x0). With collectd writing 18+ files a second that hit one graph in one CI run.
+# On a router the same race leaves a graph empty now and then until the page is drawn again.
+stop_collectd TERM
 
 # What the RRD files hold over the last 3 minutes (the graphs' span): the packets of the pattern.
 total() {  # total RRD_FILE: packets over the span, from the RRD's own rates
@@ -79,6 +86,5 @@ assert_ge 300 "$(total "$D/packets-tcp_conntrack_fwd_established.rrd")" "tcp est
 CPUS=$(find "$RRD/router" -maxdepth 1 -name 'conntrack_nft-cpu*' | wc -l)
 assert_ge 1 "$CPUS" "per-CPU RRD directories (PerCPU true)"
 EXPECT_CPUS=$CPUS lab_node "$LAB_HERE/graphs.mjs" ${OUT:+"$OUT"} || FAILED=1
-stop_collectd TERM
 echo "lab time for LuCI $VERSION graphs (build excluded): $(awk -v a="$LAB_T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
 finish
