@@ -1,0 +1,56 @@
+// The few C++ runtime functions the plugin needs when it is built with
+// CONNTRACK_NFT_MINIMAL_RUNTIME (-fno-exceptions -fno-rtti, no C++ runtime library linked): the
+// allocation functions, on malloc/free, and libc++'s abort handler. Not exported: the .so exports only
+// module_register (exports.map), so collectd and other plugins keep their own operator new.
+// Out of memory: a log line and abort(). Without exceptions there is nothing to unwind to; the
+// glibc/Debian build (exceptions on) keeps catching std::bad_alloc at every callback instead.
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+
+#include "plugin/collectd_api.h"
+
+
+namespace {
+[[noreturn]] void out_of_memory(std::size_t size) {
+    plugin_log(LOG_ERR, "conntrack_nft plugin: out of memory (%zu bytes); aborting", size);
+    std::abort();
+}
+void* allocate(std::size_t size) {
+    if (size == 0) size = 1;
+    void* p = std::malloc(size);
+    if (!p) out_of_memory(size);
+    return p;
+}
+}  // namespace
+
+void* operator new(std::size_t size) { return allocate(size); }
+void* operator new[](std::size_t size) { return allocate(size); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return std::malloc(size ? size : 1); }
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return std::malloc(size ? size : 1); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+#if defined(_LIBCPP_VERSION)
+// libc++ calls this where it would throw (length_error, bad_optional_access...) when built
+// without exceptions; a program may define it (libc++'s documented override point).
+_LIBCPP_BEGIN_NAMESPACE_STD
+void __libcpp_verbose_abort(const char* format, ...) {
+    char message[256];
+    va_list ap;
+    va_start(ap, format);
+    std::vsnprintf(message, sizeof message, format, ap);
+    va_end(ap);
+    plugin_log(LOG_ERR, "conntrack_nft plugin: %s; aborting", message);
+    std::abort();
+}
+_LIBCPP_END_NAMESPACE_STD
+#endif
+
+extern "C" void __cxa_pure_virtual() {
+    plugin_log(LOG_ERR, "conntrack_nft plugin: pure virtual call; aborting");
+    std::abort();
+}
