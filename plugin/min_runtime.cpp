@@ -17,6 +17,10 @@ namespace {
     plugin_log(LOG_ERR, "conntrack_nft plugin: out of memory (%zu bytes); aborting", size);
     std::abort();
 }
+[[noreturn]] void fatal(const char* what) {
+    plugin_log(LOG_ERR, "conntrack_nft plugin: %s; aborting", what);
+    std::abort();
+}
 void* allocate(std::size_t size) {
     if (size == 0) size = 1;
     void* p = std::malloc(size);
@@ -48,6 +52,24 @@ void __libcpp_verbose_abort(const char* format, ...) {
     std::abort();
 }
 _LIBCPP_END_NAMESPACE_STD
+#endif
+
+#if defined(__GLIBCXX__)
+// libstdc++ (GCC: OpenWrt's SDK, Debian) throws from these functions of its library, also for
+// code compiled without exceptions; the plugin's own copies end the same way as libc++'s.
+namespace std {
+void __throw_bad_alloc() { out_of_memory(0); }
+void __throw_bad_array_new_length() { fatal("bad array new length"); }
+void __throw_bad_function_call() { fatal("bad function call"); }
+void __throw_logic_error(const char* what) { fatal(what); }
+void __throw_length_error(const char* what) { fatal(what); }
+void __throw_out_of_range(const char* what) { fatal(what); }
+void __throw_invalid_argument(const char* what) { fatal(what); }
+void __throw_out_of_range_fmt(const char* format, ...) {
+    // libstdc++'s format has only %s, %zu and %lu; the message is enough without the values.
+    fatal(format);
+}
+}  // namespace std
 #endif
 
 extern "C" void __cxa_pure_virtual() {
