@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <new>
+#include <string>
 
 #include "plugin/collectd_api.h"
 
@@ -39,6 +40,12 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 #if defined(_LIBCPP_VERSION)
+// libc++ declares std::string's members extern templates, defined in its library; instantiated
+// here instead (section GC keeps what the plugin calls). libstdc++'s inline definitions need no
+// such line.
+template class std::basic_string<char>;
+template std::string std::operator+ <char, std::char_traits<char>, std::allocator<char>>(const char*, const std::string&);
+
 // libc++ calls this where it would throw (length_error, bad_optional_access...) when built
 // without exceptions; a program may define it (libc++'s documented override point).
 _LIBCPP_BEGIN_NAMESPACE_STD
@@ -72,7 +79,4 @@ void __throw_out_of_range_fmt(const char* format, ...) {
 }  // namespace std
 #endif
 
-extern "C" void __cxa_pure_virtual() {
-    plugin_log(LOG_ERR, "conntrack_nft plugin: pure virtual call; aborting");
-    std::abort();
-}
+extern "C" void __cxa_pure_virtual() { fatal("pure virtual call"); }
