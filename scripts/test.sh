@@ -3,7 +3,11 @@
 # nft layer, plugin, unit, kernel and core daemon tests built for i386, with i386 collectd:
 # scripts/test-i386.sh, about 2 minutes; CTNFT_SKIP_I386=1 leaves it out); then the whole suite
 # again under ASan+UBSan and the threaded parts under TSan (scripts/sanitize.sh, about 5 minutes;
-# CTNFT_SKIP_SANITIZE=1 leaves that out). Arguments go to the first ctest (e.g. -R kernel).
+# CTNFT_SKIP_SANITIZE=1 leaves that out); then the ath79 pass (the plugin built for OpenWrt's
+# mips_24kc with zig's musl and OpenWrt's flags, its unit, harness and fuzz-replay tests under
+# qemu-mips-static -cpu 24Kc: scripts/cross-musl.sh ath79; its installs, libraries and zig's
+# libc++ are prepared before the first ctest; CTNFT_SKIP_MUSL=1 leaves it out). Arguments go to
+# the first ctest (e.g. -R kernel).
 # Kernel and daemon tests need root; with CTNFT_REQUIRE_KERNEL_TESTS=1 (set by CI) a test that
 # cannot run fails instead of being skipped.
 set -euo pipefail
@@ -11,6 +15,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
 
 "$root/scripts/install-deps.sh"
+# The long part of the ath79 pass (first time: zig's musl and libc++ for mips, collectd's tree
+# configured for it; then cached in /var/cache/conntrack-nft), before any timed test.
+[ "${CTNFT_SKIP_MUSL:-0}" = 1 ] || "$root/scripts/cross-musl.sh" ath79 prepare
 mkdir -p "$build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$build/configure.log" 2>&1 ||
     { cat "$build/configure.log"; exit 1; }
@@ -18,3 +25,4 @@ cmake --build "$build" -j "$(nproc)"
 (cd "$build" && ctest --output-on-failure -j "$(nproc)" "$@")
 [ "${CTNFT_SKIP_I386:-0}" = 1 ] || "$root/scripts/test-i386.sh"
 [ "${CTNFT_SKIP_SANITIZE:-0}" = 1 ] || "$root/scripts/sanitize.sh"
+[ "${CTNFT_SKIP_MUSL:-0}" = 1 ] || "$root/scripts/cross-musl.sh" ath79 test
