@@ -302,7 +302,7 @@ build() {
         -DCOLLECTD_SOURCE_DIR="$work/collectd" \
         > "$build/configure.log" 2>&1 || { cat "$build/configure.log"; die "cmake configure"; }
     cmake --build "$build" -j "$jobs" --target conntrack_nft unit_tests plugin_harness_tests fuzz_all \
-        > "$build/build.log" 2>&1 || { grep -E -B2 -A6 'error|Error' "$build/build.log" | head -n 80; die "build (log: $build/build.log)"; }
+        > "$build/build.log" 2>&1 || { grep -m 20 -E -B2 -A6 'error|Error' "$build/build.log"; die "build (log: $build/build.log)"; }
     say "built in $((SECONDS - t)) s"
 }
 
@@ -319,8 +319,10 @@ check_so() {
     done
     [[ "$needed" != *"c++"* && "$needed" != *"stdc++"* ]] && ok "needs no shared C++ runtime ($needed)" ||
         bad "needs a shared C++ runtime: $needed"
-    if readelf -d "$so" | grep -q -E '\((TEXTREL|FLAGS)\).*TEXTREL'; then bad "has text relocations (musl's loader refuses them)"; else ok "no text relocations"; fi
-    readelf -d "$so" | grep -q 'BIND_NOW' && ok "RELRO full (BIND_NOW), as OpenWrt's hardening" || bad "not linked -z now"
+    local dyn
+    dyn=$(readelf -d "$so")
+    if grep -q -E '\((TEXTREL|FLAGS)\).*TEXTREL' <<< "$dyn"; then bad "has text relocations (musl's loader does not apply them)"; else ok "no text relocations"; fi
+    grep -q 'BIND_NOW' <<< "$dyn" && ok "RELRO full (BIND_NOW), as OpenWrt's hardening" || bad "not linked -z now"
     exported=$(readelf --dyn-syms -W "$so" | awk '$5 == "GLOBAL" && $7 != "UND" { print $8 }' | sort | tr '\n' ' ')
     [ "$exported" = "module_register " ] && ok "exports only module_register" || bad "exports: $exported"
     # Every undefined symbol must come from collectd, libnftnl, libmnl or musl: no C++ runtime.
@@ -340,7 +342,7 @@ run_tests() {
     say "unit, harness and fuzz-replay tests under ${qemu[*]}"
     (cd "$build" && ctest --output-on-failure -j "$jobs" -R '^(unit: |harness: |fuzz\.replay\.)') | tee "$build/ctest.log" || rc=1
     # The programs are the target's: a host binary passing would prove nothing.
-    file -b "$build/tests/unit/unit_tests" | grep -qE "$elf" || die "unit_tests is not a $arch program"
+    [[ "$(file -b "$build/tests/unit/unit_tests")" =~ $elf ]] || die "unit_tests is not a $arch program"
     n=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\)/\2/p' "$build/ctest.log")
     [ "${n:-0}" -ge 100 ] || die "only ${n:-0} tests ran under qemu (expected the unit, harness and fuzz-replay tests)"
     say "tests: rc $rc in $((SECONDS - t)) s; $((SECONDS - start)) s in all"
@@ -352,7 +354,8 @@ run_tests() {
 # it, and the JSON), and the .so gzipped (about what it costs in the package download).
 flash() {
     local json=$root/openwrt-feed/collectd-mod-conntrack-nft/files/usr/share/collectd/plugin/conntrack_nft.json
-    local variant dir so size js=$(stat -c %s "$json") t
+    local variant dir so size js t dyn label
+    js=$(stat -c %s "$json")
     printf '%-44s %12s %12s %10s\n' "mips build of conntrack_nft.so ($arch)" "so stripped" "+ json" "so gzip -9"
     for variant in minimal libcxx; do
         dir=$build-flash-$variant
@@ -368,7 +371,8 @@ flash() {
         so=$dir/conntrack_nft.stripped.so
         llvm-strip --strip-all -o "$so" "$dir/plugin/conntrack_nft.so"
         size=$(stat -c %s "$so")
-        local label="$variant: $(readelf -d "$so" | grep -q TEXTREL && echo 'TEXTREL, ')needs $(readelf -d "$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')"
+        dyn=$(readelf -d "$so")
+        label="$variant: $([[ "$dyn" == *TEXTREL* ]] && echo 'TEXTREL, ')needs $(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<< "$dyn" | tr '\n' ' ')"
         printf '%-44s %12d %12d %10d\n' "$label" "$size" $((size + js)) "$(gzip -9c "$so" | wc -c)"
     done
 }
