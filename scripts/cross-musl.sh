@@ -225,8 +225,9 @@ prepare_catch2() {
     [ -f /usr/include/catch2/catch.hpp ] && [ -f /usr/lib/cmake/Catch2/Catch.cmake ] ||
         skip_or_fail "needs Debian's catch2 (scripts/install-deps.sh installs it)"
     mkdir -p "$sysroot/include" "$sysroot/lib/cmake/Catch2"
-    cp -r /usr/include/catch2 "$sysroot/include/"
-    cp /usr/lib/cmake/Catch2/Catch.cmake /usr/lib/cmake/Catch2/CatchAddTests.cmake "$sysroot/lib/cmake/Catch2/"
+    # -p: the copies keep their times, or every test would compile again at each run.
+    cp -rp /usr/include/catch2 "$sysroot/include/"
+    cp -p /usr/lib/cmake/Catch2/Catch.cmake /usr/lib/cmake/Catch2/CatchAddTests.cmake "$sysroot/lib/cmake/Catch2/"
     cat > "$sysroot/lib/cmake/Catch2/Catch2Config.cmake" <<'CFG'
 # Written by scripts/cross-musl.sh: Catch2's header only, from this sysroot.
 if(NOT TARGET Catch2::Catch2)
