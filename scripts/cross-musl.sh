@@ -327,10 +327,11 @@ check_so() {
     dyn=$(readelf -d "$so")
     if grep -q -E '\((TEXTREL|FLAGS)\).*TEXTREL' <<< "$dyn"; then bad "has text relocations (musl's loader does not apply them)"; else ok "no text relocations"; fi
     grep -q 'BIND_NOW' <<< "$dyn" && ok "RELRO full (BIND_NOW), as OpenWrt's hardening" || bad "not linked -z now"
-    exported=$(readelf --dyn-syms -W "$so" | awk '$5 == "GLOBAL" && $7 != "UND" { print $8 }' | sort | tr '\n' ' ')
+    # (MIPS readelf adds a "[MIPS PIC]" column to some rows: dropped before counting fields.)
+    exported=$(readelf --dyn-syms -W "$so" | sed 's/\[[^]]*\]//g' | awk '$5 == "GLOBAL" && $7 != "UND" { print $8 }' | sort | tr '\n' ' ')
     [ "$exported" = "module_register " ] && ok "exports only module_register" || bad "exports: $exported"
     # Every undefined symbol must come from collectd, libnftnl, libmnl or musl: no C++ runtime.
-    undef=$(readelf --dyn-syms -W "$so" | awk '$7 == "UND" && $8 != "" { sub(/@.*/, "", $8); print $8 }' | sort -u)
+    undef=$(readelf --dyn-syms -W "$so" | sed 's/\[[^]]*\]//g' | awk '$7 == "UND" && $8 != "" { sub(/@.*/, "", $8); print $8 }' | sort -u)
     local cxx
     # (__cxa_atexit and __cxa_finalize are the C library's: musl and glibc have them.)
     cxx=$(grep -E '^(_Z|__cxa_|__gxx_|_Unwind_)' <<< "$undef" | grep -v -x -E '__cxa_(atexit|finalize)' | tr '\n' ' ' || true)
