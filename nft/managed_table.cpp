@@ -1,4 +1,5 @@
 #include "nft/managed_table.h"
+#include "nft/text.h"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -81,7 +82,7 @@ Status ManagedTable::create() {
     if (Status s = get_table(sock_, spec_.family, spec_.table, info); !s) return s;
     if (info.exists && (info.flags & kTableFlagOwner) && info.owner != sock_.portid())
         return Status::error(describe_table(spec_.family, spec_.table) +
-                                 " is owned by another process (netlink port " + std::to_string(info.owner) +
+                                 " is owned by another process (netlink port " + dec(info.owner) +
                                  "): another collectd or program manages it; stop that one or choose another Table",
                              EPERM);
 
@@ -181,7 +182,7 @@ Status ManagedTable::read(std::vector<CounterValue>& values, std::size_t& count,
     if (missing) {
         repaired = "the table was removed by someone else";
     } else if (count != expected_counters_) {
-        repaired = "the table holds " + std::to_string(count) + " counters instead of " + std::to_string(expected_counters_);
+        repaired = "the table holds " + dec(count) + " counters instead of " + dec(expected_counters_);
     } else if (!owned()) {
         // Nobody else can touch an owned table. An unowned one may have lost its rules (`nft flush
         // table`) while its counters stay: check whenever the ruleset generation moved.

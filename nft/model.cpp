@@ -1,4 +1,5 @@
 #include "nft/model.h"
+#include "nft/text.h"
 
 #include <algorithm>
 #include <array>
@@ -149,11 +150,11 @@ std::size_t expected_rule_count(const RulesetSpec& spec) {
 }
 
 Status validate_table_name(std::string_view name) {
-    const std::string rule = "a letter, then letters, digits or '_', at most " + std::to_string(kMaxTableNameLength) +
+    const std::string rule = "a letter, then letters, digits or '_', at most " + dec(kMaxTableNameLength) +
                              " characters, not an nft keyword";
     if (name.empty()) return Status::error("Table: the name is empty; use " + rule);
     if (name.size() > kMaxTableNameLength)
-        return Status::error("Table: the name is " + std::to_string(name.size()) + " characters long; use " + rule);
+        return Status::error("Table: the name is " + dec(name.size()) + " characters long; use " + rule);
     if (!std::isalpha(static_cast<unsigned char>(name[0])))
         return Status::error("Table: \"" + std::string(name) + "\" does not start with a letter; use " + rule);
     for (char c : name)
@@ -178,7 +179,7 @@ Status validate(const RulesetSpec& spec) {
             return Status::error("Protocol: icmp does not exist in family ip6; use tcp, udp or icmpv6, or Family inet");
     }
     if (spec.priority <= kConntrackPriority)
-        return Status::error("Priority: " + std::to_string(spec.priority) +
+        return Status::error("Priority: " + dec(spec.priority) +
                              " runs before conntrack has assigned a state (-200); use a value above -200, e.g. 0");
     return {};
 }

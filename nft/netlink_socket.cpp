@@ -1,4 +1,5 @@
 #include "nft/netlink_socket.h"
+#include "nft/text.h"
 
 #include <cerrno>
 #include <cstring>
@@ -118,8 +119,8 @@ Status NetlinkSocket::receive(std::size_t& size, bool wait) {
     }
     if (static_cast<std::size_t>(n) > buf_.size()) {
         drain();
-        return Status::error("a reply of " + std::to_string(n) + " bytes is larger than the receive buffer (" +
-                                 std::to_string(buf_.size()) + ")",
+        return Status::error("a reply of " + dec(n) + " bytes is larger than the receive buffer (" +
+                                 dec(buf_.size()) + ")",
                              EMSGSIZE);
     }
     size = static_cast<std::size_t>(n);
@@ -150,8 +151,8 @@ Status NetlinkSocket::receive_many(std::size_t* sizes, std::size_t& count) {
         sizes[i] = msgs[i].msg_len;
         if (sizes[i] > kSlot) {
             drain();
-            return Status::error("a reply of " + std::to_string(sizes[i]) + " bytes is larger than the receive buffer (" +
-                                     std::to_string(kSlot) + ")",
+            return Status::error("a reply of " + dec(sizes[i]) + " bytes is larger than the receive buffer (" +
+                                     dec(kSlot) + ")",
                                  EMSGSIZE);
         }
     }

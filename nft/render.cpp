@@ -1,4 +1,5 @@
 #include "nft/render.h"
+#include "nft/text.h"
 
 namespace ctnft {
 namespace {
@@ -39,7 +40,7 @@ std::string render_nft(const RulesetSpec& spec) {
     for (const auto& rule : rules) out += "\tcounter " + rule.counter + " {\n\t}\n";
     for (Hook hook : spec.hooks) {
         out += "\n\tchain " + chain_name(hook) + " {\n";
-        out += "\t\ttype filter hook " + std::string(to_string(hook)) + " priority " + std::to_string(spec.priority) +
+        out += "\t\ttype filter hook " + std::string(to_string(hook)) + " priority " + dec(spec.priority) +
                "; policy accept;\n";
         if (spec.shape == RuleShape::map) render_map_rule(out, spec, rules, hook);
         else render_classic_rules(out, spec, rules, hook);

@@ -1,28 +1,27 @@
 // collectd glue: registers the callbacks, turns configuration into a ruleset, and dispatches what
 // the nft layer reads. Everything nftables and netlink lives in nft/.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <fnmatch.h>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "nft/conntrack_stats.h"
 #include "nft/managed_table.h"
 #include "nft/offload_probe.h"
 #include "nft/table_queries.h"
+#include "nft/text.h"
 #include "plugin/collectd_api.h"
+#include "plugin/exceptions.h"
 #include "plugin/log_once.h"
 #include "plugin/notifications.h"
 #include "plugin/plugin_config.h"
 #include "plugin/rate_window.h"
+#include "plugin/threads.h"
 
 namespace ctnft {
 namespace {
@@ -157,12 +156,12 @@ private:
 
     // With SampleInterval: a thread samples the counters between reads. mutex_ serialises every
     // use of the netlink socket and of the values, so sampler and read callback never race.
-    std::mutex mutex_;
+    Mutex mutex_;
     std::unique_ptr<RateWindow> window_;
     std::vector<RateWindow::Extremes> extremes_;
-    std::thread sampler_;
-    std::condition_variable wake_;
+    CondVar wake_;
     bool stopping_ = false;
+    MemberThread<Plugin, &Plugin::sampler_loop> sampler_;  // last: joined before the rest goes
 };
 
 std::unique_ptr<PluginConfig> g_config;
@@ -238,37 +237,38 @@ void Plugin::start_sampler() {
     if (config_.sample_interval >= interval)
         WARNING(LOG_PREFIX "SampleInterval %g s is not shorter than the read interval (%g s): peak and low rates "
                 "will equal the average", config_.sample_interval, interval);
-    sampler_ = std::thread([this] { sampler_loop(); });
+    if (!sampler_.start(this)) ERROR(LOG_PREFIX "cannot start the sampling thread: no peak and low rates");
 }
 
 void Plugin::stop_sampler() {
     if (!sampler_.joinable()) return;
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        Lock lock(mutex_);
         stopping_ = true;
     }
     wake_.notify_all();
     sampler_.join();
 }
 
-void Plugin::sampler_loop() try {
-    using clock = std::chrono::steady_clock;
-    const auto period = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(config_.sample_interval));
-    auto next = clock::now();
-    std::unique_lock<std::mutex> lock(mutex_);
-    while (!stopping_) {
-        std::size_t count = 0;
-        const auto now = clock::now();
-        if (read_counters(count))
-            window_->sample(std::chrono::duration<double>(now.time_since_epoch()).count(), values_, count);
-        // A fixed schedule; ticks missed while the kernel was slow are skipped, not caught up.
-        next += period;
-        if (next <= clock::now()) next = clock::now() + period;
-        wake_.wait_until(lock, next, [this] { return stopping_; });
+void Plugin::sampler_loop() {
+    CTNFT_TRY {
+        const double period = config_.sample_interval;
+        double next = monotonic_seconds();
+        Lock lock(mutex_);
+        while (!stopping_) {
+            std::size_t count = 0;
+            const double now = monotonic_seconds();
+            if (read_counters(count)) window_->sample(now, values_, count);
+            // A fixed schedule; ticks missed while the kernel was slow are skipped, not caught up.
+            next += period;
+            if (next <= monotonic_seconds()) next = monotonic_seconds() + period;
+            wake_.wait_until(lock, next, [this] { return stopping_; });
+        }
     }
-} catch (...) {
-    // Nothing may escape a thread (std::terminate would end collectd): sampling stops, reads go on.
-    ERROR(LOG_PREFIX "sampling stopped: out of memory");
+    CTNFT_CATCH_ALL {
+        // Nothing may escape a thread (std::terminate would end collectd): sampling stops, reads go on.
+        ERROR(LOG_PREFIX "sampling stopped: out of memory");
+    }
 }
 
 void Plugin::dispatch_extremes(Dispatcher& d) {
@@ -348,7 +348,7 @@ void Plugin::read_health(Dispatcher& d) {
         d.derive(kHealthPlugin, "", "operations", name, health.stats->total(stat));
         if (config_.per_cpu)
             for (const auto& cpu : health.stats->cpus())
-                d.derive(kHealthPlugin, "cpu" + std::to_string(cpu.cpu), "operations", name,
+                d.derive(kHealthPlugin, "cpu" + dec(cpu.cpu), "operations", name,
                          cpu.total[static_cast<std::size_t>(stat)]);
     }
     d.gauge(kHealthPlugin, "", "count", "flowtables", flowtables);
@@ -444,7 +444,7 @@ void Plugin::remove_probe() {
 }
 
 int Plugin::read() {
-    std::lock_guard<std::mutex> lock(mutex_);
+    Lock lock(mutex_);
     Dispatcher d;
     std::size_t count = 0;
     const bool counters_ok = read_counters(count);
@@ -468,7 +468,7 @@ void Plugin::shutdown() {
 
 // No exception may cross into collectd: each callback catches everything (in practice bad_alloc).
 int config_cb(oconfig_item_t* block) {
-    try {
+    CTNFT_TRY {
         if (g_config || g_config_failed) {
             ERROR(LOG_PREFIX "configured twice: use one <Plugin %s> block; the plugin does not start", kPluginName);
             g_config_failed = true;
@@ -484,7 +484,7 @@ int config_cb(oconfig_item_t* block) {
         if (!warning.empty()) WARNING(LOG_PREFIX "%s", warning.c_str());
         g_config = std::move(config);
         return 0;
-    } catch (...) {
+    } CTNFT_CATCH_ALL {
         ERROR(LOG_PREFIX "out of memory while reading the configuration");
         g_config_failed = true;
         return 0;
@@ -493,7 +493,7 @@ int config_cb(oconfig_item_t* block) {
 
 int init_cb() {
     if (g_config_failed) return -1;
-    try {
+    CTNFT_TRY {
         // Without a <Plugin> block the defaults apply: today's 18 counters.
         g_plugin = std::make_unique<Plugin>(g_config ? *g_config : PluginConfig{});
         if (g_plugin->init() != 0) {
@@ -501,7 +501,7 @@ int init_cb() {
             return -1;
         }
         return 0;
-    } catch (...) {
+    } CTNFT_CATCH_ALL {
         ERROR(LOG_PREFIX "out of memory during init");
         g_plugin.reset();
         return -1;
@@ -509,18 +509,18 @@ int init_cb() {
 }
 
 int read_cb() {
-    try {
+    CTNFT_TRY {
         return g_plugin ? g_plugin->read() : -1;
-    } catch (...) {
+    } CTNFT_CATCH_ALL {
         ERROR(LOG_PREFIX "out of memory during read");
         return -1;
     }
 }
 
 int shutdown_cb() {
-    try {
+    CTNFT_TRY {
         if (g_plugin) g_plugin->shutdown();
-    } catch (...) {
+    } CTNFT_CATCH_ALL {
     }
     g_plugin.reset();
     g_config.reset();

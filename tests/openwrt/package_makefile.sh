@@ -21,6 +21,10 @@ for f in PKG_NAME PKG_VERSION PKG_RELEASE PKG_MAINTAINER PKG_LICENSE PKG_BUILD_D
 done
 [ "$(field PKG_NAME)" = collectd-mod-conntrack-nft ] && pass "PKG_NAME follows collectd-mod-<name>" ||
     fail "PKG_NAME must be collectd-mod-conntrack-nft"
+# apk (OpenWrt 25.12) builds the version as PKG_VERSION-rPKG_RELEASE and refuses what its rules do
+# not parse: numbers and dots for this package's version, a bare number for the release.
+[[ "$(field PKG_VERSION)" =~ ^[0-9]+(\.[0-9]+)*$ ]] && pass "PKG_VERSION is numbers and dots (apk)" ||
+    fail "PKG_VERSION '$(field PKG_VERSION)' must be numbers and dots, as apk's version rules take it"
 [[ "$(field PKG_RELEASE)" =~ ^[0-9]+$ ]] && pass "PKG_RELEASE is a number" || fail "PKG_RELEASE must be a number"
 [[ "$(field PKG_MAINTAINER)" =~ ^[^\<]+\ \<[^@\>]+@[^\>]+\>$ ]] && pass "PKG_MAINTAINER is Name <email>" ||
     fail "PKG_MAINTAINER must be 'Name <email>'"
@@ -53,7 +57,8 @@ done
 deps=$(sed -n '/^define Package\/collectd-mod-conntrack-nft$/,/^endef/p' "$MK" | sed -n 's/^  DEPENDS:=//p')
 # collectd without +: like the collectd-mod-* packages, shown in collectd's menu. nft_ct and
 # nft_objref are in kmod-nft-core; ctnetlink (ConntrackStats) in kmod-nf-conntrack-netlink.
-for d in collectd +libnftnl +libmnl +libstdcpp +kmod-nft-core +kmod-nf-conntrack-netlink; do
+# libstdcpp only with the option that links it (the default build needs no C++ runtime library).
+for d in collectd +libnftnl +libmnl +COLLECTD_MOD_CONNTRACK_NFT_LIBSTDCPP:libstdcpp +kmod-nft-core +kmod-nf-conntrack-netlink; do
     [[ " $deps " == *" $d "* ]] && pass "DEPENDS has $d" || fail "DEPENDS lacks $d (have: $deps)"
 done
 # One name for the plugin in the package manager and in LuCI: both packages' TITLE and the LuCI
@@ -98,6 +103,70 @@ done
 for k in $accepted; do
     jq -e --arg k "$k" '.string + .bool + .list | index($k)' "$cjson" > /dev/null &&
         pass "plugin key $k is in the collectd JSON" || fail "plugin key $k is missing from $cjson"
+done
+
+[[ " $deps " != *" +libstdcpp "* ]] && pass "libstdcpp is not an unconditional dependency" ||
+    fail "DEPENDS pulls libstdcpp (2 MB) unconditionally"
+grep -q '^config COLLECTD_MOD_CONNTRACK_NFT_LIBSTDCPP$' "$MK" && pass "the libstdcpp build is a config option" ||
+    fail "no config COLLECTD_MOD_CONNTRACK_NFT_LIBSTDCPP"
+
+# PKG_LICENSE_FILES names files of the build directory: each must be a file the package copies there.
+parts=$(field CONNTRACK_NFT_SOURCE_PARTS)
+for f in $(field PKG_LICENSE_FILES); do
+    [ -f "$ROOT/$f" ] && [[ " $parts " == *" $f "* ]] && pass "PKG_LICENSE_FILES $f is copied into the build directory" ||
+        fail "PKG_LICENSE_FILES $f is not among CONNTRACK_NFT_SOURCE_PARTS ($parts) or missing"
+done
+
+# The Makefile's own logic, run by make against stand-ins for OpenWrt's rules.mk, package.mk and
+# cmake.mk (no SDK here): expanded as package.mk expands a package's Build/Configure (call, then
+# eval, then the recipe), so the $$$$ escapes are what the SDK sees.
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+mkdir -p "$T/top/include" "$T/build"
+cat > "$T/top/rules.mk" <<'RULES'
+BUILD_DIR ?= /nonexistent
+INCLUDE_DIR := $(TOPDIR)/include
+RULES
+cat > "$T/top/include/package.mk" <<'PKGMK'
+BuildPackage =
+define Build/Configure/Default
+	@echo "cmake $(CMAKE_OPTIONS)"
+endef
+PKGMK
+: > "$T/top/include/cmake.mk"
+cat > "$T/harness.mk" <<HARNESS
+TOPDIR := $T/top
+include $MK
+define Harness
+configure:
+	\$(Build/Configure)
+print-file-depends:
+	@echo "\$(PKG_FILE_DEPENDS)"
+endef
+\$(eval \$(call Harness))
+HARNESS
+run_make() { (cd "$PKG" && make -s --no-print-directory -f "$T/harness.mk" "$@" 2>&1); }
+tree() { mkdir -p "$T/build/$1/src/daemon" && touch "$T/build/$1/src/config.h" "$T/build/$1/src/daemon/plugin.h"; }
+
+out=$(run_make configure BUILD_DIR="$T/build") && fail "configure without collectd's tree succeeded: $out" ||
+    { [[ "$out" == *"not found; build collectd first"* ]] && pass "no collectd tree: clear error" || fail "no collectd tree: $out"; }
+tree collectd-5.12.0
+out=$(run_make configure BUILD_DIR="$T/build") || fail "configure with one collectd tree failed: $out"
+[[ "$out" == *"-DCOLLECTD_SOURCE_DIR=$T/build/collectd-5.12.0 "* ]] && pass "one collectd tree: used" || fail "one tree: $out"
+[[ "$out" == *"-DCONNTRACK_NFT_MINIMAL_RUNTIME=ON"* ]] && pass "default: built without the C++ runtime library" ||
+    fail "default build is not CONNTRACK_NFT_MINIMAL_RUNTIME=ON: $out"
+out=$(run_make configure BUILD_DIR="$T/build" CONFIG_COLLECTD_MOD_CONNTRACK_NFT_LIBSTDCPP=y) || fail "$out"
+[[ "$out" == *"-DCONNTRACK_NFT_MINIMAL_RUNTIME=OFF"* ]] && pass "the libstdcpp option builds with the C++ runtime" ||
+    fail "CONFIG_COLLECTD_MOD_CONNTRACK_NFT_LIBSTDCPP=y does not turn the minimal runtime off: $out"
+# A stale tree that sorts after the real one as text (5.9.0 > 5.12.0): refused, both named.
+tree collectd-5.9.0
+out=$(run_make configure BUILD_DIR="$T/build") && fail "configure with two collectd trees succeeded: $out" ||
+    { [[ "$out" == *"more than one collectd build tree"*"collectd-5.12.0"*"collectd-5.9.0"* ]] &&
+        pass "two collectd trees: clear error naming both" || fail "two collectd trees: $out"; }
+out=$(run_make print-file-depends)
+for part in nft plugin cmake CMakeLists.txt; do
+    [[ " $out " == *" $ROOT/$part "* ]] && [ -e "$ROOT/$part" ] && pass "PKG_FILE_DEPENDS watches $part/ (an edit rebuilds)" ||
+        fail "PKG_FILE_DEPENDS lacks $ROOT/$part: $out"
 done
 
 if [ "$FAILED" != 0 ]; then echo "package_makefile: FAILED"; exit 1; fi
