@@ -51,6 +51,11 @@ max=$(ours | awk '$1 == "max" { print $2 }')
 if [ "$max" -gt 1000000 ]; then
     echo "note: nf_conntrack_max is $max here; filling it would take too long, full table not checked"
 else
+    # Entries of the earlier traffic (closed TCP connections: 10 s) would expire during the fill
+    # and leave the sum short, as would the flows' own (unreplied UDP: 30 s) on a slow machine:
+    # start from an empty table, and let no flow expire while the table fills.
+    in_ns "$ROUTER" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=600
+    in_ns "$ROUTER" conntrack -F 2> /dev/null || true
     ours > "$TMP/before-fill.txt"
     entries0=$(awk '$1 == "entries" { print $2 }' "$TMP/before-fill.txt")
     early0=$(awk '$1 == "early_drop" { print $2 }' "$TMP/before-fill.txt")
