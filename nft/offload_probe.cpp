@@ -4,7 +4,7 @@
 #include <limits>
 #include <memory>
 
-#include <libnftnl/flowtable.h>
+#include <arpa/inet.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
@@ -14,8 +14,6 @@
 
 namespace ctnft {
 namespace {
-
-using FlowtablePtr = std::unique_ptr<nftnl_flowtable, FreeWith<nftnl_flowtable_free>>;
 
 constexpr const char* kAheadChain = "offload_ahead";
 constexpr const char* kBehindChain = "offload_behind";
@@ -86,21 +84,42 @@ void add_rule(Batch& batch, const std::string& table, const char* chain, Protoco
 
 }  // namespace
 
+// Parsed here, not with nftnl_flowtable_nlmsg_parse: libnftnl calls exit() on a reply it finds
+// malformed ("kernel ABI is broken"; the fuzzer found one), which would end collectd.
 bool parse_flowtable_message(const nlmsghdr* nlh, FlowtableInfo& out) {
-    if (nlh->nlmsg_type != nft_type(NFT_MSG_NEWFLOWTABLE)) return false;
-    FlowtablePtr f(nftnl_flowtable_alloc());
-    if (!f || nftnl_flowtable_nlmsg_parse(nlh, f.get()) < 0) return false;
-    if (!nftnl_flowtable_is_set(f.get(), NFTNL_FLOWTABLE_NAME) || !nftnl_flowtable_is_set(f.get(), NFTNL_FLOWTABLE_TABLE))
-        return false;
-    out = FlowtableInfo{};
-    out.table = nftnl_flowtable_get_str(f.get(), NFTNL_FLOWTABLE_TABLE);
-    out.name = nftnl_flowtable_get_str(f.get(), NFTNL_FLOWTABLE_NAME);
-    if (nftnl_flowtable_is_set(f.get(), NFTNL_FLOWTABLE_PRIO))
-        out.priority = nftnl_flowtable_get_s32(f.get(), NFTNL_FLOWTABLE_PRIO);
-    if (nftnl_flowtable_is_set(f.get(), NFTNL_FLOWTABLE_DEVICES))
-        if (const char* const* devices = nftnl_flowtable_get_array(f.get(), NFTNL_FLOWTABLE_DEVICES))
-            for (std::size_t i = 0; devices[i]; ++i)
-                if (devices[i][0]) out.devices.emplace_back(devices[i]);
+    const nlattr* tb[NFTA_FLOWTABLE_MAX + 1] = {};
+    if (!message_attrs(nlh, nft_type(NFT_MSG_NEWFLOWTABLE), tb, NFTA_FLOWTABLE_MAX)) return false;
+    const nlattr* table = tb[NFTA_FLOWTABLE_TABLE];
+    const nlattr* name = tb[NFTA_FLOWTABLE_NAME];
+    if (!table || !name || !attr_is_nul_string(table) || !attr_is_nul_string(name)) return false;
+    FlowtableInfo f;
+    f.table = attr_payload(table);
+    f.name = attr_payload(name);
+    if (const nlattr* hook = tb[NFTA_FLOWTABLE_HOOK]) {
+        if (!attr_is_nested(hook)) return false;
+        const nlattr* devs = nullptr;
+        bool ok = walk_attrs(attr_payload(hook), attr_payload_len(hook), [&](const nlattr* a) {
+            switch (attr_type(a)) {
+            case NFTA_FLOWTABLE_HOOK_PRIORITY:
+                if (!attr_is_u32(a)) return false;
+                f.priority = static_cast<int32_t>(ntohl(mnl_attr_get_u32(a)));
+                return true;
+            case NFTA_FLOWTABLE_HOOK_NUM: return attr_is_u32(a);
+            case NFTA_FLOWTABLE_HOOK_DEVS: devs = a; return attr_is_nested(a);
+            default: return true;
+            }
+        });
+        if (!ok) return false;
+        if (devs)
+            ok = walk_attrs(attr_payload(devs), attr_payload_len(devs), [&](const nlattr* a) {
+                if (attr_type(a) != NFTA_DEVICE_NAME) return true;
+                if (!attr_is_nul_string(a)) return false;
+                if (attr_payload(a)[0]) f.devices.emplace_back(attr_payload(a));
+                return true;
+            });
+        if (!ok) return false;
+    }
+    out = std::move(f);
     return true;
 }
 

@@ -6,6 +6,8 @@
 #include <limits>
 #include <vector>
 
+#include <arpa/inet.h>
+
 #include <libmnl/libmnl.h>
 #include <libnftnl/flowtable.h>
 #include <linux/netfilter.h>
@@ -65,6 +67,79 @@ TEST_CASE("other messages and truncated ones are not flowtables") {
     FlowtableReply bare("fw4", "ft", 0, {"eth0"});
     bare.nlh->nlmsg_len = NLMSG_HDRLEN + 4;  // the nfgenmsg only: no name, no table
     CHECK_FALSE(parse_flowtable_message(bare.nlh, f));
+}
+
+namespace {
+
+// Attribute layout of a NEWFLOWTABLE reply, to break it on purpose.
+struct RawFlowtable {
+    std::vector<uint64_t> storage = std::vector<uint64_t>(256, 0);
+    nlmsghdr* nlh;
+    RawFlowtable() {
+        nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(storage.data()), NFT_MSG_NEWFLOWTABLE, NFPROTO_INET,
+                                    NLM_F_MULTI, 1);
+        mnl_attr_put_strz(nlh, NFTA_FLOWTABLE_TABLE, "fw4");
+        mnl_attr_put_strz(nlh, NFTA_FLOWTABLE_NAME, "ft");
+    }
+};
+
+}  // namespace
+
+// libnftnl's own parser calls exit() on such replies (found by fuzz_flowtable_message): ours
+// refuses them and collectd goes on.
+TEST_CASE("malformed flowtable replies are refused and not fatal") {
+    FlowtableInfo f;
+    f.name = "before";
+    SECTION("a device name without its terminator") {
+        RawFlowtable r;
+        nlattr* hook = mnl_attr_nest_start(r.nlh, NFTA_FLOWTABLE_HOOK);
+        nlattr* devs = mnl_attr_nest_start(r.nlh, NFTA_FLOWTABLE_HOOK_DEVS);
+        mnl_attr_put(r.nlh, NFTA_DEVICE_NAME, 4, "eth0");
+        mnl_attr_nest_end(r.nlh, devs);
+        mnl_attr_nest_end(r.nlh, hook);
+        CHECK_FALSE(parse_flowtable_message(r.nlh, f));
+    }
+    SECTION("a priority of two bytes") {
+        RawFlowtable r;
+        nlattr* hook = mnl_attr_nest_start(r.nlh, NFTA_FLOWTABLE_HOOK);
+        mnl_attr_put_u16(r.nlh, NFTA_FLOWTABLE_HOOK_PRIORITY, 1);
+        mnl_attr_nest_end(r.nlh, hook);
+        CHECK_FALSE(parse_flowtable_message(r.nlh, f));
+    }
+    SECTION("a device list running past its nest") {
+        RawFlowtable r;
+        nlattr* hook = mnl_attr_nest_start(r.nlh, NFTA_FLOWTABLE_HOOK);
+        nlattr* devs = mnl_attr_nest_start(r.nlh, NFTA_FLOWTABLE_HOOK_DEVS);
+        mnl_attr_put_strz(r.nlh, NFTA_DEVICE_NAME, "eth0");
+        mnl_attr_nest_end(r.nlh, devs);
+        mnl_attr_nest_end(r.nlh, hook);
+        devs->nla_len += 4;
+        CHECK_FALSE(parse_flowtable_message(r.nlh, f));
+    }
+    SECTION("a table name without its terminator") {
+        RawFlowtable r;
+        reinterpret_cast<char*>(mnl_nlmsg_get_payload_offset(r.nlh, sizeof(nfgenmsg)))[MNL_ATTR_HDRLEN + 3] = 'x';
+        CHECK_FALSE(parse_flowtable_message(r.nlh, f));
+    }
+    CHECK(f.name == "before");  // a refused reply leaves the result alone
+}
+
+TEST_CASE("unknown attributes and empty device names are skipped") {
+    RawFlowtable r;
+    mnl_attr_put_u32(r.nlh, 200, 7);
+    nlattr* hook = mnl_attr_nest_start(r.nlh, NFTA_FLOWTABLE_HOOK);
+    mnl_attr_put_u32(r.nlh, NFTA_FLOWTABLE_HOOK_PRIORITY, htonl(static_cast<uint32_t>(-10)));
+    nlattr* devs = mnl_attr_nest_start(r.nlh, NFTA_FLOWTABLE_HOOK_DEVS);
+    mnl_attr_put_strz(r.nlh, NFTA_DEVICE_NAME, "");
+    mnl_attr_put_strz(r.nlh, NFTA_DEVICE_NAME, "lan1");
+    mnl_attr_put_u32(r.nlh, 9, 0);
+    mnl_attr_nest_end(r.nlh, devs);
+    mnl_attr_nest_end(r.nlh, hook);
+    FlowtableInfo f;
+    REQUIRE(parse_flowtable_message(r.nlh, f));
+    CHECK(f.table == "fw4");
+    CHECK(f.priority == -10);
+    CHECK(f.devices == std::vector<std::string>{"lan1"});
 }
 
 TEST_CASE("flowtables merge: devices sorted and once, priorities from lowest to highest") {
