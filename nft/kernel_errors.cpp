@@ -57,6 +57,8 @@ std::string explain_kernel_error(int err, uint16_t message_type, const std::stri
             return prefix + raw + " (too many replies for the receive buffer; the kernel refused the batch)";
         case ERESTART:
             return prefix + raw + " (the ruleset changed during the transaction; it will be retried)";
+        case EINTR:
+            return prefix + "the ruleset changed during every attempt to read it; the next read tries again";
         case ETIMEDOUT:
             return prefix + "no answer from the kernel in time";
         default:

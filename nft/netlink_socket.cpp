@@ -293,7 +293,11 @@ Status NetlinkSocket::exchange(const char* requests, std::size_t size, const Han
     for (int attempt = 0;; ++attempt) {
         bool interrupted = false;
         Status s = run_requests(requests, size, handlers, count, interrupted);
-        if (!s || !interrupted || attempt + 1 >= kMaxDumpRetries) return s;
+        if (!s || !interrupted) return s;
+        // What was collected mixes two rulesets (a flowtable count of 0 while fw4 reloads):
+        // never hand it on as a result.
+        if (attempt + 1 >= kMaxDumpRetries)
+            return Status::error(explain_kernel_error(EINTR, kNoMessage, "dump"), EINTR);
         // The data changed under the dump: callers restart from a clean slate.
         for (std::size_t i = 0; i < count; ++i)
             if (handlers[i].cb(nullptr, handlers[i].data) == MNL_CB_ERROR)

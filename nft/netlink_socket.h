@@ -70,7 +70,8 @@ public:
 
     // Sends a dump request (NLM_F_DUMP set by the caller) and passes every reply to cb until the
     // kernel says done. A dump the kernel marks as interrupted is repeated: cb is then called
-    // once with nullptr, to drop what it collected, before the replies start again.
+    // once with nullptr, to drop what it collected, before the replies start again. Interrupted
+    // three times: an EINTR error, never a mix of two rulesets.
     Status dump(const nlmsghdr* request, Callback cb, void* data);
 
     // Sends a single get request (no NLM_F_ACK) and passes its one reply to cb.

@@ -1,6 +1,7 @@
 // collectd glue: registers the callbacks, turns configuration into a ruleset, and dispatches what
 // the nft layer reads. Everything nftables and netlink lives in nft/.
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -326,8 +327,13 @@ void Plugin::read_health(Dispatcher& d) {
     const std::optional<uint16_t> generation = table_ ? table_->generation() : reader_->generation();
     if (s && (!generation || generation != flowtables_generation_)) {
         flowtables_generation_.reset();
-        s = count_flowtables(socket(), flowtables_);
-        if (s) flowtables_generation_ = generation;
+        uint32_t count = 0;
+        if (Status c = count_flowtables(socket(), count); c) {
+            flowtables_ = count;
+            flowtables_generation_ = generation;
+        } else if (c.code() != EINTR) {
+            s = c;
+        }  // else the ruleset changed under every dump: the last count stands, the next read counts again
     }
     const uint32_t flowtables = flowtables_;
     if (!s) {
