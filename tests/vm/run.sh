@@ -11,17 +11,20 @@
 #     --deny-module M      the module M (and its aliases) cannot be loaded in the guest: as on a
 #                          router whose kmod package is not installed (repeatable)
 #     --keep DIR           copy the guest's console log here
+#     --share DIR          make this host folder visible at its path, writable on top (repeatable);
+#                          the repository and BUILD_DIR always are
 # The guest sees the host's files at the same paths, read-only underneath and writable on top
 # (overlayfs: lower = the host's root over virtio-9p, upper = tmpfs; writes vanish at poweroff),
 # so bash, python3, ip, nft, conntrack, collectd and the build tree are there. For s390x the
-# lower layer is the s390x Debian root that prepare.sh made, with the host's /work on top of it
-# (the sources and the s390x build tree). /tmp and /run are fresh tmpfs. Modules load on
+# lower layer is the s390x Debian root that prepare.sh made. /tmp and /run are fresh tmpfs; the
+# shared folders (the repository, BUILD_DIR, --share) are mounted over
+# them at their own paths, so a clone in /tmp or in any folder works on both arches. Modules load on
 # demand from the kernel package (the kernel calls /sbin/modprobe, busybox's, in the initramfs).
 # The command runs as root in the guest's init network namespace (the VM is the sandbox), with
 # the caller's working directory; its stdout and stderr come back on stdout.
 set -euo pipefail
 cache=${CTNFT_VM_CACHE:-/var/cache/conntrack-nft/vm}
-arch=amd64 smp=${CTNFT_VM_SMP:-1} mem=1024 timeout=600 envs=() deny=() keep=
+arch=amd64 smp=${CTNFT_VM_SMP:-1} mem=1024 timeout=600 envs=() deny=() keep= shares=()
 while [ $# -gt 0 ]; do
     case $1 in
         --arch) arch=$2; shift 2 ;;
@@ -31,6 +34,7 @@ while [ $# -gt 0 ]; do
         --env) envs+=("$2"); shift 2 ;;
         --deny-module) deny+=("$2"); shift 2 ;;
         --keep) keep=$2; shift 2 ;;
+        --share) shares+=("$2"); shift 2 ;;
         --) shift; break ;;
         -*) echo "vm-run: unknown option '$1'"; exit 2 ;;
         *) break ;;
@@ -58,6 +62,23 @@ esac
 command -v "$qemu" > /dev/null || { echo "vm-run: no $qemu: run tests/vm/prepare.sh $arch (as root)"; exit 3; }
 [ -x "$busybox" ] || { echo "vm-run: no $busybox: run tests/vm/prepare.sh $arch (as root)"; exit 3; }
 [ "$(id -u)" = 0 ] || { echo "vm-run: needs root (qemu must read the whole root to share it)"; exit 3; }
+
+# The folders the guest sees at their own paths: absolute, existing, none inside another.
+shares+=("$(cd "$(dirname "$0")/../.." && pwd)")
+[ -n "${BUILD_DIR:-}" ] && shares+=("$BUILD_DIR")
+physical=()
+for d in "${shares[@]}"; do
+    [ -d "$d" ] || { echo "vm-run: --share '$d' is not a folder"; exit 2; }
+    d=$(cd "$d" && pwd -P)
+    case $d in /) echo "vm-run: --share /: the host's root is the guest's already"; exit 2 ;;
+               *[[:space:]]*) echo "vm-run: --share '$d': a shared path cannot contain spaces"; exit 2 ;; esac
+    physical+=("$d")
+done
+share_list=()
+while read -r d; do
+    for kept in "${share_list[@]}"; do case $d/ in "$kept"/*) continue 2 ;; esac; done
+    share_list+=("$d")
+done < <(printf '%s\n' "${physical[@]}" | sort -u)
 
 run=$(mktemp -d /tmp/ctnft-vm.XXXXXX)
 qpid=
@@ -92,6 +113,7 @@ add_module() {  # add_module NAME: the module and what it needs (modules.dep), n
 }
 for m in $boot_modules; do add_module "$m"; done
 printf '%s\n' "${order[@]}" > "$init/mods/order"
+printf '%s\n' "${share_list[@]}" > "$init/shares"
 ln -s "/host$kdir/lib/modules" "$init/lib/modules"
 # Denied: each module and every alias of it (request_module asks for "nft-expr-ct" and the
 # like), '-' written as '_'. tests/vm/modules.sh writes /run/ctnft-deny-modules the same way.
@@ -120,11 +142,15 @@ echo /sbin/modprobe > /proc/sys/kernel/modprobe
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 hostroot /host || echo "vm-init: cannot mount the host's root"
 mount -t tmpfs -o size=70% rw /rw && mkdir -p /rw/upper /rw/work
 mount -t overlay -o lowerdir=$lower,upperdir=/rw/upper,workdir=/rw/work overlay /newroot || echo "vm-init: overlay failed"
-if [ "$arch" = s390x ]; then mkdir -p /newroot/work && mount --bind /host/work /newroot/work; fi
 mount -t proc proc /newroot/proc; mount -t sysfs sys /newroot/sys; mount -t devtmpfs dev /newroot/dev
 mkdir -p /newroot/dev/pts /newroot/dev/shm; mount -t devpts devpts /newroot/dev/pts; mount -t tmpfs shm /newroot/dev/shm
 ln -s /proc/self/fd /newroot/dev/fd; ln -s /proc/self/fd/0 /newroot/dev/stdin; ln -s /proc/self/fd/1 /newroot/dev/stdout; ln -s /proc/self/fd/2 /newroot/dev/stderr
 mount -t tmpfs tmp /newroot/tmp; mount -t tmpfs run /newroot/run
+i=0
+for d in \$(cat /shares); do
+    i=\$((i + 1)); mkdir -p /rw/s\$i/upper /rw/s\$i/work /newroot\$d
+    mount -t overlay -o lowerdir=/host\$d,upperdir=/rw/s\$i/upper,workdir=/rw/s\$i/work overlay /newroot\$d || echo "vm-init: cannot share \$d"
+done
 cp /bin/busybox /newroot/run/busybox
 mkdir -p /newroot/usr/lib/modules && mount --bind /lib/modules /newroot/usr/lib/modules
 mkdir -p /newroot$run && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out /newroot$run || echo "vm-init: cannot mount the output share"
