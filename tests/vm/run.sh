@@ -16,10 +16,10 @@
 # The guest sees the host's files at the same paths, read-only underneath and writable on top
 # (overlayfs: lower = the host's root over virtio-9p, upper = tmpfs; writes vanish at poweroff),
 # so bash, python3, ip, nft, conntrack, collectd and the build tree are there. For s390x the
-# lower layer is the s390x Debian root that prepare.sh made. /tmp and /run are fresh tmpfs; the
-# shared folders (the repository, BUILD_DIR, --share) are mounted over
-# them at their own paths, so a clone in /tmp or in any folder works on both arches. Modules load on
-# demand from the kernel package (the kernel calls /sbin/modprobe, busybox's, in the initramfs).
+# lower layer is the s390x Debian root that prepare.sh made. /tmp and /run are fresh tmpfs. The
+# shared folders (the repository, BUILD_DIR, --share) are mounted last, at their own paths, so a
+# clone in /tmp or in any folder works on both arches. Modules load on demand from the kernel
+# package (the kernel calls /sbin/modprobe, busybox's, in the initramfs).
 # The command runs as root in the guest's init network namespace (the VM is the sandbox), with
 # the caller's working directory; its stdout and stderr come back on stdout.
 set -euo pipefail
