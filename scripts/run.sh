@@ -172,7 +172,9 @@ say "Ctrl-C stops and cleans up. The first read shows '...': a rate needs two re
 mkfifo "$work/values"
 python3 -u "$root/scripts/show_rates.py" < "$work/values" &
 READER_PID=$!
-"${run_in[@]}" stdbuf -oL /usr/sbin/collectd -C "$work/collectd.conf" -f > "$work/values" &
+# The collectd first in PATH: the sanitizer pass puts one there that preloads the ASan runtime
+# its plugin needs.
+"${run_in[@]}" stdbuf -oL "$(command -v collectd || echo /usr/sbin/collectd)" -C "$work/collectd.conf" -f > "$work/values" &
 DAEMON_PID=$!
 rc=0
 wait "$DAEMON_PID" || rc=$?
