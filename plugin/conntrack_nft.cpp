@@ -139,7 +139,7 @@ private:
     std::unique_ptr<Notifier> notifier_;    // Notifications true
     Episode counters_down_;
     Episode health_down_;
-    Episode offloading_;
+    OffloadWatch offloading_;
     ConntrackStatsReader health_reader_;
     // The flowtable count, asked again only when the ruleset generation moved since (a flowtable
     // is part of the ruleset): the counter dump tells the generation for free.
@@ -358,15 +358,14 @@ void Plugin::read_health(Dispatcher& d) {
                          cpu.total[static_cast<std::size_t>(stat)]);
     }
     d.gauge(kHealthPlugin, "", "count", "flowtables", flowtables);
-    const bool counts_forward = this->counts_forward();
-    if (flowtables > 0 && counts_forward) {
-        if (offloading_.start("on"))
-            WARNING(LOG_PREFIX "flow offloading is on (%u flowtable%s): " CTNFT_OFFLOAD_EFFECT, flowtables,
-                    flowtables == 1 ? "" : "s");
-    } else if (offloading_.end()) {
-        INFO(LOG_PREFIX "flow offloading is off again: forward counters see every forwarded packet");
-    }
-    if (notifier_) notify(notifier_->health(health, flowtables, counts_forward));
+    if (notifier_) notify(notifier_->health(health));
+    const auto change = offloading_.update(flowtables > 0 && counts_forward(), CDTIME_T_TO_DOUBLE(cdtime()));
+    if (change == OffloadWatch::Change::on)
+        WARNING(LOG_PREFIX "flow offloading is on (%u flowtable%s): " CTNFT_OFFLOAD_EFFECT, flowtables,
+                flowtables == 1 ? "" : "s");
+    else if (change == OffloadWatch::Change::off)
+        INFO(LOG_PREFIX CTNFT_OFFLOAD_OFF);
+    if (change != OffloadWatch::Change::none && notifier_) notify({OffloadWatch::notice(change, flowtables)});
 }
 
 // Makes the probe match the flowtables now: made, made again on other devices, or removed.

@@ -30,7 +30,7 @@ unsigned long long ull(uint64_t v) { return static_cast<unsigned long long>(v); 
 
 double Notifier::fill_okay_below(double threshold) { return threshold - std::min(5.0, threshold / 2); }
 
-std::vector<Notice> Notifier::health(const ConntrackHealth& health, uint32_t flowtables, bool counts_forward) {
+std::vector<Notice> Notifier::health(const ConntrackHealth& health) {
     std::vector<Notice> out;
     if (health.stats) {
         for (std::size_t i = 0; i < kLossStats.size(); ++i) {
@@ -77,15 +77,6 @@ std::vector<Notice> Notifier::health(const ConntrackHealth& health, uint32_t flo
                                   *health.entries, *health.max_entries, fill_okay_below(fill_threshold_))});
         }
     }
-    const bool offloading = flowtables > 0 && counts_forward;
-    if (offloading && !offloading_)
-        out.push_back({Notice::Severity::warning, "count", "flowtables",
-                       format("flow offloading is on (%u flowtable%s): " CTNFT_OFFLOAD_EFFECT,
-                              flowtables, flowtables == 1 ? "" : "s")});
-    else if (!offloading && offloading_)
-        out.push_back({Notice::Severity::okay, "count", "flowtables",
-                       "flow offloading is off again: forward counters see every forwarded packet"});
-    offloading_ = offloading;
     return out;
 }
 
@@ -94,6 +85,29 @@ std::vector<Notice> Notifier::repaired(Family family, const std::string& table) 
              format("%.80s was changed by someone else and has been created again: its counters restart from zero, "
                     "one interval of rates is missing",
                     describe_table(family, table).c_str())}};
+}
+
+OffloadWatch::Change OffloadWatch::update(bool offloading, double now) {
+    if (offloading) {
+        absent_reads_ = 0;
+        if (on_) return Change::none;
+        on_ = true;
+        return Change::on;
+    }
+    if (!on_) return Change::none;
+    if (absent_reads_++ == 0) absent_since_ = now;
+    if (absent_reads_ < 2 || now - absent_since_ < kOffAfterSeconds) return Change::none;
+    on_ = false;
+    absent_reads_ = 0;
+    return Change::off;
+}
+
+Notice OffloadWatch::notice(Change change, uint32_t flowtables) {
+    if (change == Change::on)
+        return {Notice::Severity::warning, "count", "flowtables",
+                format("flow offloading is on (%u flowtable%s): " CTNFT_OFFLOAD_EFFECT, flowtables,
+                       flowtables == 1 ? "" : "s")};
+    return {Notice::Severity::okay, "count", "flowtables", CTNFT_OFFLOAD_OFF};
 }
 
 }  // namespace ctnft

@@ -21,6 +21,7 @@
 #define CTNFT_OFFLOAD_EFFECT                                                                            \
     "the forward graphs now miss most packets of offloaded TCP and UDP connections (established and " \
     "invalid fall; new, input and output stay complete)"
+#define CTNFT_OFFLOAD_OFF "flow offloading is off again: forward counters see every forwarded packet"
 
 namespace ctnft {
 
@@ -41,9 +42,9 @@ public:
     explicit Notifier(double fill_threshold) : fill_threshold_(fill_threshold) {}
 
     // One successful read of the conntrack statistics. The first read only sets the baseline
-    // of the loss counters (their totals count since boot); the fill and offloading states count
-    // from the first read on. counts_forward: the counters include the forward hook.
-    std::vector<Notice> health(const ConntrackHealth& health, uint32_t flowtables, bool counts_forward);
+    // of the loss counters (their totals count since boot); the fill state counts from the first
+    // read on.
+    std::vector<Notice> health(const ConntrackHealth& health);
 
     // The counting table was found changed or gone and created again.
     std::vector<Notice> repaired(Family family, const std::string& table) const;
@@ -66,7 +67,29 @@ private:
     double fill_threshold_;
     std::array<Loss, kLossStats.size()> losses_{};
     bool full_ = false;
-    bool offloading_ = false;
+};
+
+// Whether flow offloading hides forward packets from the counters, as news for the log and a
+// notification. On as soon as a flowtable is seen (and the forward hook is counted); off only once
+// none has been seen at two reads or more, over at least kOffAfterSeconds: a firewall restart
+// (OpenWrt's `service firewall restart` is fw4 stop, then start: the flowtable is gone for a
+// moment, or for a read or two) is no news. Without that, each restart logged the WARNING again,
+// and with collectd's LogLevel above info the "off again" between them was not seen.
+class OffloadWatch {
+public:
+    enum class Change { none, on, off };
+    static constexpr double kOffAfterSeconds = 10;
+
+    // One read: offloading = flowtables exist and the forward hook is counted; now in seconds.
+    Change update(bool offloading, double now);
+    bool on() const { return on_; }
+    // The notification of a change (on or off): flowtables is the count the read saw.
+    static Notice notice(Change change, uint32_t flowtables);
+
+private:
+    bool on_ = false;
+    unsigned absent_reads_ = 0;  // reads without a flowtable since it was last seen
+    double absent_since_ = 0;    // the first of them
 };
 
 }  // namespace ctnft

@@ -25,7 +25,7 @@ struct Read {
 class Reads {
 public:
     explicit Reads(double threshold = 90) : notifier_(threshold) {}
-    std::vector<Notice> read(const Read& r, uint32_t flowtables = 0, bool counts_forward = true) {
+    std::vector<Notice> read(const Read& r) {
         // A fresh accumulator: its first sample counts in full, so each total is the value given.
         stats_ = StatsAccumulator{};
         CpuStats cpu;
@@ -41,7 +41,7 @@ public:
         h.entries = r.entries;
         h.max_entries = r.max;
         h.stats = &stats_;
-        return notifier_.health(h, flowtables, counts_forward);
+        return notifier_.health(h);
     }
     Notifier& notifier() { return notifier_; }
 
@@ -147,12 +147,12 @@ TEST_CASE("a total that went back is a new baseline, not a loss") {
     CHECK(n[0].message.rfind("5 early_drop", 0) == 0);
 }
 
-TEST_CASE("without conntrack counters only the fill and offloading are watched") {
+TEST_CASE("without conntrack counters only the fill is watched") {
     Notifier notifier(90);
     ConntrackHealth h;
     h.entries = 950;
     h.max_entries = 1000;
-    const auto n = notifier.health(h, 0, true);
+    const auto n = notifier.health(h);
     REQUIRE(n.size() == 1);
     CHECK(n[0].type == "percent");
 }
@@ -202,25 +202,51 @@ TEST_CASE("the fill needs both entries and a size above 0") {
     CHECK(reads.read(r).empty());
 }
 
-TEST_CASE("flow offloading: WARNING when it starts and the forward hook is counted, OKAY when it stops") {
-    Reads reads;
-    auto n = reads.read(Read{}, 1, true);
-    REQUIRE(n.size() == 1);
-    CHECK(n[0].severity == Severity::warning);
-    CHECK(n[0].type == "count");
-    CHECK(n[0].type_instance == "flowtables");
-    CHECK(n[0].message.rfind("flow offloading is on (1 flowtable): ", 0) == 0);
-    // It says what changes in the graphs: which ones fall, which stay complete.
-    CHECK(n[0].message.find("forward graphs now miss most packets of offloaded TCP and UDP connections") !=
-          std::string::npos);
-    CHECK(n[0].message.find("established and invalid fall; new, input and output stay complete") != std::string::npos);
-    CHECK(reads.read(Read{}, 2, true).empty());
-    n = reads.read(Read{}, 0, true);
-    REQUIRE(n.size() == 1);
-    CHECK(n[0].severity == Severity::okay);
-    CHECK(reads.read(Read{}, 0, true).empty());
+TEST_CASE("flow offloading: on when a flowtable is seen, off once none was seen at two reads over 10 s") {
+    using Change = OffloadWatch::Change;
+    OffloadWatch w;
+    CHECK(w.update(false, 0) == Change::none);
+    CHECK(w.update(true, 1) == Change::on);
+    CHECK(w.on());
+    CHECK(w.update(true, 2) == Change::none);
 
-    SECTION("a ruleset without the forward hook is not affected") { CHECK(reads.read(Read{}, 3, false).empty()); }
+    SECTION("a firewall restart at a 1 s interval: gone for a few reads, under 10 s") {
+        for (double t = 3; t < 12; ++t) CHECK(w.update(false, t) == Change::none);
+        CHECK(w.update(true, 12) == Change::none);  // back: no news either way
+        // Gone again: the 10 s count from this absence, not from the one before.
+        CHECK(w.update(false, 13) == Change::none);
+        CHECK(w.update(false, 22) == Change::none);
+        CHECK(w.update(false, 23) == Change::off);
+        CHECK(!w.on());
+        CHECK(w.update(false, 24) == Change::none);
+        CHECK(w.update(true, 25) == Change::on);
+    }
+    SECTION("a 30 s interval: one read without it is no news, the second is") {
+        CHECK(w.update(false, 32) == Change::none);
+        CHECK(w.update(false, 62) == Change::off);
+    }
+    SECTION("a 0.5 s interval: 20 reads without it") {
+        double t = 2;
+        for (int i = 0; i < 20; ++i) CHECK(w.update(false, t += 0.5) == Change::none);
+        CHECK(w.update(false, t += 0.5) == Change::off);
+    }
+}
+
+TEST_CASE("flow offloading's notifications say what changes in the graphs") {
+    using Change = OffloadWatch::Change;
+    Notice n = OffloadWatch::notice(Change::on, 1);
+    CHECK(n.severity == Severity::warning);
+    CHECK(n.type == "count");
+    CHECK(n.type_instance == "flowtables");
+    CHECK(n.message.rfind("flow offloading is on (1 flowtable): ", 0) == 0);
+    // Which graphs fall, which stay complete.
+    CHECK(contains(n.message, "forward graphs now miss most packets of offloaded TCP and UDP connections"));
+    CHECK(contains(n.message, "established and invalid fall; new, input and output stay complete"));
+    CHECK(OffloadWatch::notice(Change::on, 2).message.rfind("flow offloading is on (2 flowtables): ", 0) == 0);
+    n = OffloadWatch::notice(Change::off, 0);
+    CHECK(n.severity == Severity::okay);
+    CHECK(n.type_instance == "flowtables");
+    CHECK(n.message == "flow offloading is off again: forward counters see every forwarded packet");
 }
 
 TEST_CASE("every repair is news of its own") {
@@ -243,10 +269,12 @@ TEST_CASE("messages fit collectd's 255 characters whatever the figures") {
     r.max = big;
     std::vector<Notice> all = reads.read(r);                  // the fill
     r.drop = r.early_drop = r.insert_failed = big;
-    auto more = reads.read(r, 4000000000u, true);             // three losses and offloading
+    auto more = reads.read(r);                                // three losses
     all.insert(all.end(), more.begin(), more.end());
     more = reads.read(r);                                     // their ends
     all.insert(all.end(), more.begin(), more.end());
+    all.push_back(OffloadWatch::notice(OffloadWatch::Change::on, 4000000000u));
+    all.push_back(OffloadWatch::notice(OffloadWatch::Change::off, 0));
     more = reads.notifier().repaired(Family::inet, std::string(63, 'x'));
     all.insert(all.end(), more.begin(), more.end());
     REQUIRE(all.size() == 10);
