@@ -360,12 +360,14 @@ void Plugin::read_health(Dispatcher& d) {
     d.gauge(kHealthPlugin, "", "count", "flowtables", flowtables);
     if (notifier_) notify(notifier_->health(health));
     const auto change = offloading_.update(flowtables > 0 && counts_forward(), CDTIME_T_TO_DOUBLE(cdtime()));
+    if (change == OffloadWatch::Change::none) return;
+    // The log line and the notification say the same words.
+    const Notice notice = OffloadWatch::notice(change, flowtables);
     if (change == OffloadWatch::Change::on)
-        WARNING(LOG_PREFIX "flow offloading is on (%u flowtable%s): " CTNFT_OFFLOAD_EFFECT, flowtables,
-                flowtables == 1 ? "" : "s");
-    else if (change == OffloadWatch::Change::off)
-        INFO(LOG_PREFIX CTNFT_OFFLOAD_OFF);
-    if (change != OffloadWatch::Change::none && notifier_) notify({OffloadWatch::notice(change, flowtables)});
+        WARNING(LOG_PREFIX "%s", notice.message.c_str());
+    else
+        INFO(LOG_PREFIX "%s", notice.message.c_str());
+    if (notifier_) notify({notice});
 }
 
 // Makes the probe match the flowtables now: made, made again on other devices, or removed.

@@ -107,7 +107,8 @@ Notice OffloadWatch::notice(Change change, uint32_t flowtables) {
         return {Notice::Severity::warning, "count", "flowtables",
                 format("flow offloading is on (%u flowtable%s): " CTNFT_OFFLOAD_EFFECT, flowtables,
                        flowtables == 1 ? "" : "s")};
-    return {Notice::Severity::okay, "count", "flowtables", CTNFT_OFFLOAD_OFF};
+    return {Notice::Severity::okay, "count", "flowtables",
+            "flow offloading is off again: forward counters see every forwarded packet"};
 }
 
 }  // namespace ctnft
