@@ -48,8 +48,9 @@ tests=(
     chromium rrdtool librrd8 fonts-dejavu-core
     # The 32-bit pass (scripts/test-i386.sh): i386 cross compiler (g++-multilib would remove the
     # aarch64 one), i386 libraries to link and run with, and debootstrap for an i386 root with
-    # Debian's 32-bit collectd
-    g++-i686-linux-gnu libnftnl-dev:i386 libmnl-dev:i386 libstdc++6:i386 debootstrap
+    # Debian's 32-bit collectd; qemu-i386-static runs the 32-bit tests where the kernel has no
+    # IA32 emulation (Debian registers no binfmt handler for i386 on amd64)
+    g++-i686-linux-gnu libnftnl-dev:i386 libmnl-dev:i386 libstdc++6:i386 debootstrap qemu-user-static
 )
 packages=("${demo[@]}")
 [ "$only_demo" = 1 ] || packages+=("${tests[@]}")

@@ -57,7 +57,7 @@ probe=0
 "$build/exec-probe" 2> /dev/null || probe=$?
 if [ "$probe" != 0 ]; then
     emulator=$(command -v qemu-i386-static) ||
-        { echo "test-i386: FAIL: this kernel runs no 32-bit x86 code and there is no qemu-i386-static"; exit 1; }
+        { echo "test-i386: FAIL: this kernel runs no 32-bit x86 code and there is no qemu-i386-static (scripts/install-deps.sh installs qemu-user-static)"; exit 1; }
 fi
 # MinSizeRel (-Os), as routers' packages are built; and 40% less compile time than RelWithDebInfo.
 cmake -S "$root" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchain-i686-linux-gnu.cmake" \
