@@ -17,21 +17,25 @@ mode=${1:-all}
 jobs=${JOBS:-2}
 "$root/scripts/install-deps.sh"
 
-configure_build() {  # configure_build DIR FLAGS
+configure_build() {  # configure_build DIR FLAGS [TARGET...] (default: all)
     local dir=$1 flags=$2
+    shift 2
     mkdir -p "$dir"
     cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DCMAKE_CXX_FLAGS="$flags -fno-omit-frame-pointer -g" \
         -DCMAKE_EXE_LINKER_FLAGS="$flags" -DCMAKE_SHARED_LINKER_FLAGS="$flags" -DCMAKE_MODULE_LINKER_FLAGS="$flags" \
         > "$dir/configure.log" 2>&1 || { cat "$dir/configure.log"; exit 1; }
-    cmake --build "$dir" -j "$jobs" > "$dir/build.log" 2>&1 || { tail -n 60 "$dir/build.log"; exit 1; }
+    local targets=()
+    [ $# -eq 0 ] || targets=(--target "$@")
+    cmake --build "$dir" -j "$jobs" "${targets[@]}" > "$dir/build.log" 2>&1 || { tail -n 60 "$dir/build.log"; exit 1; }
 }
 
 run_asan() {
     local dir=${ASAN_BUILD_DIR:-$root/build-asan}
     # valgrind cannot run an ASan process; the fuzz smoke builds its own clang tree (the main
     # suite runs both). Tests labelled no_sanitize do not run our C++ code in a way a sanitizer
-    # checks (packaging, docs).
+    # checks (packaging, docs) or only run what other tests run under it (bench.smoke, the
+    # databases' tests).
     local asan_exclude='^(faults\.valgrind_daemon|fuzz\.smoke)$'
     local start=$SECONDS
     configure_build "$dir" "-fsanitize=address,undefined -fno-sanitize-recover=undefined"
@@ -73,8 +77,9 @@ WRAP
 run_tsan() {
     local dir=${TSAN_BUILD_DIR:-$root/build-tsan}
     local start=$SECONDS
-    # Only what runs threads in-process: the plugin glue with the sampler, in the stand-in daemon.
-    configure_build "$dir" "-fsanitize=thread"
+    # Only what runs threads in-process: the plugin glue with the sampler, in the stand-in daemon
+    # (and only their binaries are built).
+    configure_build "$dir" "-fsanitize=thread" plugin_harness_tests soak_harness
     echo "sanitize: TSan build took $((SECONDS - start)) s; running the threading tests"
     local rc=0
     # TSan's shadow memory needs the classic address space layout on kernels with high mmap entropy.
