@@ -5,7 +5,7 @@
 # scripts/test-i386.sh, about 2 minutes; CTNFT_SKIP_I386=1 leaves it out); the VM pass (the kernel
 # and core daemon tests in Debian's own amd64 6.1 and big-endian s390x kernels under qemu:
 # scripts/test-vm.sh; CTNFT_SKIP_VM=1 leaves it out); then the whole suite
-# again under ASan+UBSan and the threaded parts under TSan (scripts/sanitize.sh, about 5 minutes;
+# again under ASan+UBSan and the threaded parts under TSan (scripts/sanitize.sh, about 8 minutes;
 # CTNFT_SKIP_SANITIZE=1 leaves that out); then the ath79 pass (the plugin built for OpenWrt's
 # mips_24kc with zig's musl and OpenWrt's flags, its unit, harness and fuzz-replay tests under
 # qemu-mips-static -cpu 24Kc: scripts/cross-musl.sh ath79; its installs, libraries and zig's
