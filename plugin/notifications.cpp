@@ -26,6 +26,15 @@ const char* meaning(CtStat stat) {
 
 unsigned long long ull(uint64_t v) { return static_cast<unsigned long long>(v); }
 
+// What flow offloading changes in the graphs, in one sentence. From the kernel's sources
+// (docs/diagnosis.md, "Counting through flow offloading"): a connection is offloaded once
+// conntrack has seen its reply; from then on its packets leave at ingress and reach neither the
+// forward hook nor conntrack (which also marks no packet of it invalid); packets of the router
+// itself are never offloaded.
+constexpr const char* kOffloadEffect =
+    "the forward graphs now miss most packets of offloaded TCP and UDP connections (established and "
+    "invalid fall; new, input and output stay complete)";
+
 }  // namespace
 
 double Notifier::fill_okay_below(double threshold) { return threshold - std::min(5.0, threshold / 2); }
@@ -105,8 +114,8 @@ OffloadWatch::Change OffloadWatch::update(bool offloading, double now) {
 Notice OffloadWatch::notice(Change change, uint32_t flowtables) {
     if (change == Change::on)
         return {Notice::Severity::warning, "count", "flowtables",
-                format("flow offloading is on (%u flowtable%s): " CTNFT_OFFLOAD_EFFECT, flowtables,
-                       flowtables == 1 ? "" : "s")};
+                format("flow offloading is on (%u flowtable%s): %s", flowtables, flowtables == 1 ? "" : "s",
+                       kOffloadEffect)};
     return {Notice::Severity::okay, "count", "flowtables",
             "flow offloading is off again: forward counters see every forwarded packet"};
 }

@@ -13,15 +13,6 @@
 #include "nft/conntrack_stats.h"
 #include "nft/model.h"
 
-// What flow offloading changes in the graphs, in one sentence (the WARNING and the notification,
-// OffloadWatch::notice, say it after "flow offloading is on (N flowtables): "). From the kernel's
-// sources (docs/diagnosis.md, "Counting through flow offloading"): a connection is offloaded once conntrack has seen its reply;
-// from then on its packets leave at ingress and reach neither the forward hook nor conntrack
-// (which also marks no packet of it invalid); packets of the router itself are never offloaded.
-#define CTNFT_OFFLOAD_EFFECT                                                                            \
-    "the forward graphs now miss most packets of offloaded TCP and UDP connections (established and " \
-    "invalid fall; new, input and output stay complete)"
-
 namespace ctnft {
 
 struct Notice {
