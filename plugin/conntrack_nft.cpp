@@ -385,7 +385,7 @@ Status Plugin::update_probe() {
     if (!now.devices.empty()) add_offload_probe(batch, table, now, table_->owned() ? kTableFlagOwner : 0);
     if (info.exists || !now.devices.empty())
         if (Status s = socket().commit(batch); !s)
-            return Status::error("offload probe on " + std::to_string(now.devices.size()) + " flowtable device(s): " +
+            return Status::error("offload probe on " + dec(now.devices.size()) + " flowtable device(s): " +
                                      s.message(), s.code());
     // The old probe's counts are kept; the new one starts from zero.
     offloaded_.restart();
