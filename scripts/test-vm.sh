@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The VM pass: the kernel and core daemon tests inside Debian's own kernels under qemu (TCG),
-# amd64 6.1 (modular, with flowtables: also the left-out-module and flowtable tests) and s390x
-# (big-endian: every netlink parser and the map's key layout), tests/vm. Run by scripts/test.sh
-# after the main suite (CTNFT_SKIP_VM=1 leaves it out). Alone, as root:
+# tests/vm: amd64 6.1 (modular, with flowtables: also the left-out-module and flowtable tests),
+# trixie's amd64 6.12 (OpenWrt 25.12's line: the persist flag, offload counting), s390x
+# (big-endian: every netlink parser and the map's key layout), and 32-bit armhf (Cortex-A15) and
+# mipsel (24Kc), a subset each. Run by scripts/test.sh after the main suite (CTNFT_SKIP_VM=1
+# leaves it out). Alone, as root:
 #   sudo scripts/test-vm.sh [ctest arguments, e.g. -R amd64]
-# 1. tests/vm/prepare.sh: qemu, busybox-static, the s390x cross compiler and libraries; Debian's
-#    kernels and an s390x userland, cached in /var/cache/conntrack-nft/vm (once per machine).
-# 2. The s390x cross build (BUILD_DIR_S390X, default ./build-s390x): the tool, the plugin, the
-#    unit tests (cmake/toolchain-s390x-linux-gnu.cmake, MinSizeRel).
+# 1. tests/vm/prepare.sh: qemu, busybox-static, the cross compilers and libraries; Debian's
+#    kernels and the foreign userlands, cached in /var/cache/conntrack-nft/vm (once per machine).
+# 2. The cross builds (BUILD_DIR_S390X, _ARMHF, _MIPSEL, default ./build-<arch>; MinSizeRel).
 # 3. ctest -L vm in the main build tree (BUILD_DIR, default ./build), two VMs at a time.
 # CTNFT_REQUIRE_KERNEL_TESTS=1 (CI): what cannot run fails instead of being skipped.
 set -euo pipefail

@@ -6,17 +6,20 @@
 # host's bookworm userland; s390x (big-endian), armhf (Cortex-A15, 32-bit ARM: ipq40xx's class)
 # and mipsel (24Kc on Malta: ramips's CPU) with bookworm's kernels and userland of their own.
 # What it does:
-#   - apt: qemu-system-x86 (amd64 guest, TCG), qemu-system-misc (s390x guest: big-endian), cpio;
-#     busybox-static of each architecture (the initramfs) by apt-get download + dpkg -x into the
-#     cache, not installed: it conflicts with the busybox package other tools install; for s390x the s390x architecture (multiarch), the
-#     cross compiler g++-s390x-linux-gnu with libnftnl-dev:s390x and libmnl-dev:s390x, debootstrap.
-#   - Debian's kernels: `apt-get download` of linux-image-<abi>-amd64 / -s390x and `dpkg -x` into
-#     /var/cache/conntrack-nft/vm/<arch>/kernel (never the host's /boot or /lib/modules), then
-#     `busybox depmod` (the .deb ships no modules.dep and the host has no kmod).
-#   - s390x userland: debootstrap --foreign (minbase + collectd-core, nftables, iproute2, python3,
-#     conntrack, ...), every downloaded package unpacked with dpkg -x (nothing runs on the host),
-#     kept in /var/cache/conntrack-nft/vm/s390x/root. The amd64 guest needs no root of its own: it
-#     mounts the host's root read-only over 9p (tests/vm/run.sh).
+#   - apt: qemu-system-x86 (amd64, trixie), qemu-system-misc (s390x), qemu-system-arm (armhf),
+#     qemu-system-mips (mipsel), cpio; busybox-static of each architecture (the initramfs) by
+#     apt-get download + dpkg -x into the cache, not installed: it conflicts with the busybox
+#     package other tools install; for each foreign guest (s390x, armhf, mipsel) its dpkg
+#     architecture, Debian's cross compiler (g++-<triple>) with libnftnl-dev and libmnl-dev of
+#     that architecture, and debootstrap.
+#   - Debian's kernels: `apt-get download` of what linux-image-amd64 / -s390x / -armmp /
+#     -4kc-malta point at (trixie's linux-image-amd64 through apt lists of its own) and `dpkg -x`
+#     into /var/cache/conntrack-nft/vm/<guest>/kernel (never the host's /boot or /lib/modules),
+#     then `busybox depmod` (the .deb ships no modules.dep and the host has no kmod).
+#   - Foreign userlands: debootstrap --foreign (minbase + collectd-core, nftables, iproute2,
+#     python3, conntrack, ...), every downloaded package unpacked with dpkg -x (nothing runs on
+#     the host), kept in /var/cache/conntrack-nft/vm/<arch>/root. The amd64 and trixie guests need
+#     no root of their own: they mount the host's root read-only over 9p (tests/vm/run.sh).
 # Each cache folder is made in a temporary folder and renamed when complete, under a lock.
 set -euo pipefail
 cache=${CTNFT_VM_CACHE:-/var/cache/conntrack-nft/vm}
