@@ -69,7 +69,7 @@ case $arch in
     armhf) qemu=qemu-system-arm busybox=$cache/armhf/busybox/bin/busybox console=ttyAMA0
            lower=/host$cache/armhf/root
            boot_modules="virtio_mmio 9pnet_virtio 9p overlay"
-           machine=(-M virt,highmem=off -cpu cortex-a15) p9dev=virtio-9p-device ;;
+           machine=(-M "virt,highmem=off" -cpu cortex-a15) p9dev=virtio-9p-device ;;
     mipsel) qemu=qemu-system-mipsel busybox=$cache/mipsel/busybox/bin/busybox console=ttyS0
            lower=/host$cache/mipsel/root
            boot_modules="virtio_pci 9pnet_virtio 9p overlay"
