@@ -10,6 +10,7 @@
 # (the main suite's), eperm_read (the stand-in daemon of tests/soak, not collectd).
 #   sudo scripts/test-minimal.sh [ctest arguments]
 # Environment: MINIMAL_BUILD_DIR (default ./build-minimal), JOBS (default nproc).
+# Cost, measured on the shared 2-core machine: 149 s (the .so 50 s, 16 tests 99 s at -j2).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${MINIMAL_BUILD_DIR:-$root/build-minimal}
