@@ -127,6 +127,16 @@ if [ "$mode" != attach ]; then
     echo "fw4 flush and the plugin's table: $([ "$n" -gt 0 ] && echo "kept by the kernel for its owner ($n refusals)" || echo "deleted (unowned), repaired by the plugin")"
 fi
 
+# Manage false: each time the table is missing (at boot if collectd reads before fw4 loaded it,
+# and after every flush) is said once, and its return once.
+if [ "$mode" = attach ]; then
+    gone=$(log_count 'table ip conntrack_stats does not exist') back=$(log_count 'reading table ip conntrack_stats works again')
+    [ "$gone" -ge "$rounds" ] && [ "$gone" -le $((rounds + 1)) ] &&
+        pass "the missing table said once per outage ($gone: $rounds flushes, and boot)" ||
+        fail "'does not exist' logged $gone times for $rounds flushes and boot"
+    assert_eq "$gone" "$back" "'works again' lines (one per outage)"
+fi
+
 offload_lines() { grep -v 'Notification:' "$TMP/collectd.log" | grep -c -F "$1" || true; }
 offload_notes() { grep 'Notification:' "$TMP/collectd.log" | grep -c -F "$1" || true; }
 flowtables() { value_of "$H/conntrack_nft/count-flowtables" | awk '{ printf "%d", $1 }'; }
