@@ -66,6 +66,10 @@ case $mode in
           cat "$(dirname "$0")/../../nft/conntrack-counter.nft"; } > "$R/usr/share/nftables.d/ruleset-post/50-conntrack-stats.nft" ;;
     *) echo "fw4_boot.sh: unknown mode $mode"; exit 2 ;;
 esac
+# Interval 1; 2 under TCG (the VM lab), where one fw4 run takes seconds of the guest's one CPU
+# and a read beside it took 2.4 s (load 11).
+INTERVAL=1; [ "$mode" != offload ] || INTERVAL=2
+limit=$((2500 * INTERVAL))
 write_conf "$TMP/collectd.conf" <<CONF
 <Plugin conntrack_nft>
   $conf
@@ -201,22 +205,23 @@ fi
 stop_collectd
 
 # The longest time between two values of an identifier, in ms; the gaps of more than two
-# intervals, with what fw4 did then, go to gaps.log. A gap counts in whole intervals (rounded):
-# collectd reads on a fixed schedule and a value's time is when the read dispatched it, which a
-# loaded machine delays (one missed read measured 2037 ms at load 13; a callback collectd
-# suspends misses 2, 4, 8 s). Two intervals, one read missed, is allowed; three is a gap.
+# intervals, with what fw4 did then, go to gaps.log. A gap counts in whole intervals (rounded:
+# under 2.5 intervals is two): collectd reads on a fixed schedule and a value's time is when the
+# read dispatched it, which a loaded machine delays (one missed read measured 2037 ms at load 13;
+# a callback collectd suspends misses 2, 4, 8 s). Two intervals, one read missed, is allowed;
+# three is a gap.
 max_gap() {
     putvals | awk -v id="$1" '$2 == id { split($4, tv, ":"); print tv[1] }' | sort -n |
-        awk -v out="$TMP/gaps.log" -v id="$1" 'NR > 1 { g = ($1 - p) * 1000; if (g > m) m = g
-                if (g >= 2500) printf "%s: %d ms from %.3f to %.3f\n", id, g, p, $1 >> out } { p = $1 }
+        awk -v out="$TMP/gaps.log" -v id="$1" -v limit="$limit" 'NR > 1 { g = ($1 - p) * 1000; if (g > m) m = g
+                if (g >= limit) printf "%s: %d ms from %.3f to %.3f\n", id, g, p, $1 >> out } { p = $1 }
             END { printf "%d", m }'
 }
 gap=$(max_gap "$STATS")
-[ "$gap" -lt 2500 ] && pass "longest gap between conntrack statistics: $gap ms (at most 2 intervals)" ||
+[ "$gap" -lt "$limit" ] && pass "longest gap between conntrack statistics: $gap ms (at most 2 intervals of $INTERVAL s)" ||
     fail "conntrack statistics stopped for $gap ms (more than 2 intervals)"
 if [ "$mode" != attach ]; then
     gap=$(max_gap "$FWD")
-    [ "$gap" -lt 2500 ] && pass "longest gap between forward counters: $gap ms (at most 2 intervals)" ||
+    [ "$gap" -lt "$limit" ] && pass "longest gap between forward counters: $gap ms (at most 2 intervals of $INTERVAL s)" ||
         fail "forward counters stopped for $gap ms (more than 2 intervals)"
 fi
 if [ -s "$TMP/gaps.log" ]; then
