@@ -8,6 +8,10 @@
 #include <deque>
 #include <functional>
 #include <limits>
+#include <algorithm>
+#include <fcntl.h>
+#include <unistd.h>
+#include <libnftnl/table.h>
 #include <string>
 #include <sys/socket.h>
 #include <vector>
@@ -230,4 +234,47 @@ TEST_CASE("a flush while the rules are checked is repaired at the next read") {
     CHECK(repaired == "the table's rules were removed by someone else");
     CHECK(rs.table_gets == 1);
     CHECK_FALSE(s.ok());  // the scripted kernel refuses the repair itself
+}
+
+// A child that another plugin forks must not inherit the socket: it would keep the kernel's
+// owner flag on our table alive after collectd is gone.
+TEST_CASE("the netlink socket is closed on exec") {
+    auto sockets = [] {
+        std::vector<int> fds;
+        for (int fd = 0; fd < 1024; ++fd) {
+            char link[64] = {};
+            const std::string path = "/proc/self/fd/" + std::to_string(fd);
+            if (readlink(path.c_str(), link, sizeof link - 1) > 0 && std::string(link).rfind("socket:", 0) == 0)
+                fds.push_back(fd);
+        }
+        return fds;
+    };
+    const std::vector<int> before = sockets();
+    ctnft::NetlinkSocket sock;
+    REQUIRE(sock.open(200));
+    int checked = 0;
+    for (int fd : sockets()) {
+        if (std::find(before.begin(), before.end(), fd) != before.end()) continue;
+        CHECK((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+        ++checked;
+    }
+    CHECK(checked == 1);
+}
+
+namespace {
+bool g_fail_table_alloc = false;
+}
+extern "C" nftnl_table* __real_nftnl_table_alloc();
+extern "C" nftnl_table* __wrap_nftnl_table_alloc() { return g_fail_table_alloc ? nullptr : __real_nftnl_table_alloc(); }
+
+// libnftnl's allocators return NULL when memory runs out: the batch is not sent, and nothing
+// dereferences the NULL.
+TEST_CASE("a libnftnl allocation that fails leaves a batch that is never sent") {
+    ctnft::Batch batch(1);
+    g_fail_table_alloc = true;
+    ctnft::add_table(batch, ctnft::Family::ip, "t", 0);
+    g_fail_table_alloc = false;
+    const ctnft::Status s = batch.finish();
+    CHECK_FALSE(s.ok());
+    CHECK(s.message().find("out of memory") != std::string::npos);
 }
