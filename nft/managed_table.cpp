@@ -171,6 +171,7 @@ Status ManagedTable::generation(uint32_t& genid) {
 
 Status ManagedTable::check_rules(bool& intact) {
     RulePtr rule(nftnl_rule_alloc());
+    if (!rule) return Status::error("out of memory", ENOMEM);
     nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, spec_.table.c_str());
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(sock_.request_buffer(), NFT_MSG_GETRULE, nfproto(spec_.family), NLM_F_DUMP,
                                           sock_.next_seq());

@@ -215,6 +215,11 @@ Status NetlinkSocket::commit(Batch& batch, uint16_t* refused_type) {
         Status r = receive(size, wait);
         if (!r) {
             if (!first_error.ok()) return first_error;
+            // The kernel had processed the batch: only its verdict was lost.
+            if (r.code() == ENOBUFS)
+                return Status::error("nf_tables transaction: the kernel's replies were lost to a full receive buffer, "
+                                     "so whether it applied the batch is unknown; the next read checks the table",
+                                     ENOBUFS);
             return Status::error(explain_kernel_error(r.code(), kNoMessage, "nf_tables transaction"), r.code());
         }
         wait = false;

@@ -268,7 +268,8 @@ Status OffloadProbe::update(NetlinkSocket& sock, std::optional<uint16_t> generat
     if (!same || !checked_) {
         if (Status s = replace(sock, now, owned); !s) return s;
         checked_ = true;
-        if (!probe_.devices.empty()) {
+        if (!probe_.devices.empty() && probe_.devices != announced_) {
+            announced_ = probe_.devices;
             std::string devices;
             for (const auto& dev : probe_.devices) devices += (devices.empty() ? "" : ", ") + dev;
             made = "counting offloaded forward packets at ingress of " + devices + " (table netdev " + table_ +

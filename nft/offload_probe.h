@@ -97,8 +97,8 @@ public:
     explicit OffloadProbe(std::string table) : table_(std::move(table)) {}
 
     // Follows the flowtables, asked again only when the ruleset generation moved since the last
-    // success (a flowtable is part of the ruleset). `made` describes a probe just made (else
-    // empty). A netdev table of the probe's name that the plugin did not make is an error, and
+    // success (a flowtable is part of the ruleset). `made` describes a probe just made on devices
+    // not named before (else empty: a firewall restart that brings the same flowtable back is no news). A netdev table of the probe's name that the plugin did not make is an error, and
     // left alone.
     Status update(NetlinkSocket& sock, std::optional<uint16_t> generation, bool owned, std::string& made);
     // Reads the probe's counters into the totals. A probe someone removed is an error; it is
@@ -115,6 +115,7 @@ private:
 
     std::string table_;
     Flowtables probe_;   // what the kernel holds now (no devices: no probe)
+    std::vector<std::string> announced_;  // the devices `made` last named: a restart is no news
     bool checked_ = false;  // a leftover of an earlier run was looked for
     std::optional<uint16_t> generation_;
     std::vector<CounterValue> values_;

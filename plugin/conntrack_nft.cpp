@@ -122,6 +122,12 @@ private:
     void sampler_loop();
     void dispatch_extremes(Dispatcher& d);
     NetlinkSocket& socket() { return table_ ? table_->socket() : socket_; }
+    // The same words at init and at every read of one outage: said once.
+    std::string outage_message(const Status& s) const {
+        if (table_ && !created_)
+            return "cannot create " + family_table(config_.ruleset) + " yet: " + s.message() + "; trying again at every read";
+        return "reading " + family_table(config_.ruleset) + " failed: " + s.message();
+    }
     std::string missing_message() const {
         return family_table(config_.ruleset) + " does not exist; values will flow once it is loaded";
     }
@@ -238,10 +244,8 @@ int Plugin::init() {
     }
     if (!s) {
         // While the firewall loads at boot: every read tries again, and the outage is said once.
-        const std::string message = std::string(config_.manage ? "cannot create " : "cannot read ") + family_table(spec) +
-                                    " yet: " + s.message() + "; trying again at every read";
         counters_status_ = s;
-        if (counters_down_.start(message)) WARNING(LOG_PREFIX "%s", message.c_str());
+        if (counters_down_.start(outage_message(s))) WARNING(LOG_PREFIX "%s", outage_message(s).c_str());
     }
     start_sampler();
     return 0;
@@ -325,8 +329,7 @@ Plugin::Counters Plugin::read_counters(std::size_t& count) {
     if (s && table_) s = table_->read(values_, count, repaired);
     else if (s) s = reader_->read(socket_, values_, count, missing);
     if (!s || missing) {
-        const std::string message =
-            missing ? missing_message() : "reading " + family_table(config_.ruleset) + " failed: " + s.message();
+        const std::string message = missing ? missing_message() : outage_message(s);
         counters_status_ = s;
         // Once per outage, not at every read.
         if (counters_down_.start(message)) plugin_log(missing ? LOG_WARNING : LOG_ERR, LOG_PREFIX "%s", message.c_str());
