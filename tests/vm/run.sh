@@ -2,7 +2,10 @@
 # Runs one command in a VM booted from Debian's own kernel (qemu, TCG: no KVM here), and returns
 # its exit code and output. tests/vm/prepare.sh must have run (it caches the kernels).
 #   tests/vm/run.sh [options] [--] COMMAND [ARG...]
-#     --arch amd64|s390x   amd64 (default): linux-image-amd64 (6.1, modular); s390x: big-endian.
+#     --arch ARCH          amd64 (default): bookworm's linux-image-amd64 (6.1, modular);
+#                          trixie: trixie's linux-image-amd64 (6.12), the host's userland;
+#                          s390x: big-endian; armhf: linux-image-armmp on -M virt, Cortex-A15;
+#                          mipsel: linux-image-4kc-malta on -M malta, 24Kc (each its own root)
 #     --smp N              guest CPUs (default 1; TCG runs one host thread per CPU)
 #     --mem MiB            guest memory (default 1024)
 #     --timeout S          the whole boot+command+poweroff (default 600); 124 when exceeded
@@ -24,7 +27,7 @@
 # the caller's working directory; its stdout and stderr come back on stdout.
 set -euo pipefail
 cache=${CTNFT_VM_CACHE:-/var/cache/conntrack-nft/vm}
-arch=amd64 smp=${CTNFT_VM_SMP:-1} mem=1024 timeout=600 envs=() deny=() keep= shares=()
+p9ver=9p2000.L arch=amd64 smp=${CTNFT_VM_SMP:-1} mem=1024 timeout=600 envs=() deny=() keep= shares=()
 while [ $# -gt 0 ]; do
     case $1 in
         --arch) arch=$2; shift 2 ;;
@@ -41,7 +44,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ $# -gt 0 ] || { echo "vm-run: no command"; exit 2; }
-case $arch in amd64|s390x) ;; *) echo "vm-run: --arch must be amd64 or s390x, not '$arch'"; exit 2 ;; esac
+case $arch in amd64|s390x|trixie|armhf|mipsel) ;; *) echo "vm-run: --arch must be amd64, s390x, trixie, armhf or mipsel, not '$arch'"; exit 2 ;; esac
 
 kdir=$cache/$arch/kernel
 kver=
@@ -53,14 +56,31 @@ fi
 case $arch in
     amd64) qemu=qemu-system-x86_64 busybox=$cache/amd64/busybox/bin/busybox console=ttyS0 lower=/host
            boot_modules="virtio_pci 9pnet_virtio 9p overlay"
-           machine=(-M "${CTNFT_VM_MACHINE:-q35}" -cpu max) p9dev=virtio-9p-pci
            # The boot's IO-APIC timer check measures ticks against TCG's clock: on a loaded host
            # it fails and the kernel panics ("IO-APIC + timer doesn't work", seen at load 9).
-           kargs=no_timer_check ;;
+           machine=(-M "${CTNFT_VM_MACHINE:-q35}" -cpu max) p9dev=virtio-9p-pci kargs=no_timer_check ;;
+    trixie) qemu=qemu-system-x86_64 busybox=$cache/amd64/busybox/bin/busybox console=ttyS0 lower=/host
+           boot_modules="virtio_pci 9pnet_virtio 9p overlay"
+           machine=(-M "${CTNFT_VM_MACHINE:-q35}" -cpu max) p9dev=virtio-9p-pci kargs=no_timer_check ;;
     s390x) qemu=qemu-system-s390x busybox=$cache/s390x/busybox/bin/busybox console=ttysclp0
            lower=/host$cache/s390x/root
            boot_modules="9pnet_virtio 9p overlay"
            machine=(-M s390-ccw-virtio -cpu max) p9dev=virtio-9p-ccw ;;
+    # 32-bit router-class CPUs: ipq40xx's Cortex-A7 class (the A15 has the same ARMv7-A ABI),
+    # ramips's 24Kc. Malta's PCI bus carries legacy virtio.
+    armhf) qemu=qemu-system-arm busybox=$cache/armhf/busybox/bin/busybox console=ttyAMA0
+           lower=/host$cache/armhf/root
+           boot_modules="virtio_mmio 9pnet_virtio 9p overlay"
+           machine=(-M "virt,highmem=off" -cpu cortex-a15) p9dev=virtio-9p-device ;;
+    mipsel) qemu=qemu-system-mipsel busybox=$cache/mipsel/busybox/bin/busybox console=ttyS0
+           lower=/host$cache/mipsel/root
+           boot_modules="virtio_pci 9pnet_virtio 9p overlay"
+           machine=(-M malta -cpu 24Kc) p9dev=virtio-9p-pci
+           # 9P2000.L carries the host's errno numbers, and MIPS numbers differ: qemu's EOPNOTSUPP
+           # (95) for an xattr arrives as ENOTSOCK, and overlayfs's lookups and exec's
+           # security.capability fail. 9P2000.u sends the error's text, which the guest maps to
+           # its own numbers (and has no xattrs).
+           p9ver=9p2000.u ;;
 esac
 command -v "$qemu" > /dev/null || { echo "vm-run: no $qemu: run tests/vm/prepare.sh $arch (as root)"; exit 3; }
 [ -x "$busybox" ] || { echo "vm-run: no $busybox: run tests/vm/prepare.sh $arch (as root)"; exit 3; }
@@ -142,7 +162,7 @@ export PATH=/bin:/sbin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in \$(cat /mods/order); do insmod /mods/\$m || echo "vm-init: insmod \$m failed"; done
 echo /sbin/modprobe > /proc/sys/kernel/modprobe
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 hostroot /host || echo "vm-init: cannot mount the host's root"
+mount -t 9p -o trans=virtio,version=$p9ver,ro,cache=loose,msize=262144 hostroot /host || echo "vm-init: cannot mount the host's root"
 mount -t tmpfs -o size=70% rw /rw && mkdir -p /rw/upper /rw/work
 mount -t overlay -o lowerdir=$lower,upperdir=/rw/upper,workdir=/rw/work overlay /newroot || echo "vm-init: overlay failed"
 mount -t proc proc /newroot/proc; mount -t sysfs sys /newroot/sys; mount -t devtmpfs dev /newroot/dev
@@ -156,7 +176,7 @@ for d in \$(cat /shares); do
 done
 cp /bin/busybox /newroot/run/busybox
 mkdir -p /newroot/usr/lib/modules && mount --bind /lib/modules /newroot/usr/lib/modules
-mkdir -p /newroot$run && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out /newroot$run || echo "vm-init: cannot mount the output share"
+mkdir -p /newroot$run && mount -t 9p -o trans=virtio,version=$p9ver,msize=262144 out /newroot$run || echo "vm-init: cannot mount the output share"
 modprobe crc32c_generic
 chroot /newroot /bin/sh -c 'cd "\$(cat $run/cwd)" 2>/dev/null || cd /; exec /bin/bash $run/cmd' > /newroot$run/output 2>&1 < /dev/null
 echo \$? > /newroot$run/rc
