@@ -54,9 +54,10 @@ std::string explain_kernel_error(int err, uint16_t message_type, const std::stri
         case EBUSY:
             return prefix + raw + " (the object is in use by another rule or object)";
         case ENOBUFS:
-            return prefix + raw + " (too many replies for the receive buffer; the kernel refused the batch)";
+            return prefix + raw + " (replies were lost to a full receive buffer; the next read tries again)";
         case ERESTART:
-            return prefix + raw + " (the ruleset changed during the transaction; it will be retried)";
+            return prefix + raw + " (the ruleset changed during the transaction, which the kernel rolled back; the next "
+                                  "read tries again)";
         case EINTR:
             return prefix + "the ruleset changed during every attempt to read it; the next read tries again";
         case ETIMEDOUT:

@@ -130,13 +130,20 @@ Status ManagedTable::create() {
         }
     }
     adopted_ = info.exists && keep_values;
-    verified_genid_ = 0;
-    if (!owned()) generation(verified_genid_);
+    // Unowned: the rules as made are verified as of the generation before this transaction (the
+    // first read checks them once more).
+    verified_genid_.reset();
     return {};
 }
 
 void ManagedTable::refuse_flags() {
-    if (refused_flags_ == 0) refused_flags_ = flags_;
+    if (refused_flags_ == 0) {
+        refused_flags_ = flags_;
+        // Kernels 5.12 to 6.8 know the owner flag and refuse only persist: say which.
+        bool owner = false;
+        if (flags_ == (kTableFlagOwner | kTableFlagPersist) && flags_supported(kTableFlagOwner, owner) && owner)
+            refused_flags_ = kTableFlagPersist;
+    }
     flags_ = 0;
 }
 
@@ -164,6 +171,7 @@ Status ManagedTable::generation(uint32_t& genid) {
 
 Status ManagedTable::check_rules(bool& intact) {
     RulePtr rule(nftnl_rule_alloc());
+    if (!rule) return Status::error("out of memory", ENOMEM);
     nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, spec_.table.c_str());
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(sock_.request_buffer(), NFT_MSG_GETRULE, nfproto(spec_.family), NLM_F_DUMP,
                                           sock_.next_seq());
@@ -186,13 +194,15 @@ Status ManagedTable::read(std::vector<CounterValue>& values, std::size_t& count,
     } else if (!owned()) {
         // Nobody else can touch an owned table. An unowned one may have lost its rules (`nft flush
         // table`) while its counters stay: check whenever the ruleset generation moved.
+        // The generation read before the check is the one verified: a change during the check
+        // moves it again, and the next read checks again.
         uint32_t genid = 0;
         if (Status s = generation(genid); !s) return s;
         if (genid != verified_genid_) {
             bool intact = false;
             if (Status s = check_rules(intact); !s) return s;
             if (!intact) repaired = "the table's rules were removed by someone else";
-            if (Status s = generation(verified_genid_); !s) return s;
+            else verified_genid_ = genid;
         }
     }
     if (repaired.empty()) return {};

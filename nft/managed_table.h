@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,7 +56,7 @@ private:
     bool adopted_ = false;
     std::size_t expected_counters_;
     std::size_t expected_rules_;  // per shape: one per counter (classic) or one per chain (map)
-    uint32_t verified_genid_ = 0;
+    std::optional<uint32_t> verified_genid_;  // the generation whose rules were found intact
     NetlinkSocket sock_;
     CounterReader reader_;
     std::vector<CounterValue> scratch_;

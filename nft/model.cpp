@@ -167,6 +167,19 @@ Status validate_table_name(std::string_view name) {
     return {};
 }
 
+Status validate_attached_table_name(std::string_view name) {
+    const std::string rule = "the name of an existing table: letters, digits, '_', '-' or '.', at most " +
+                             dec(kMaxTableNameLength) + " characters (no '/': collectd's identifiers cannot carry it)";
+    if (name.empty()) return Status::error("Table: the name is empty; use " + rule);
+    if (name.size() > kMaxTableNameLength)
+        return Status::error("Table: the name is " + dec(name.size()) + " characters long; use " + rule);
+    for (char c : name)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'))
+            return Status::error("Table: \"" + std::string(name) + "\" contains a character other than letters, digits, "
+                                 "'_', '-' and '.'; use " + rule);
+    return {};
+}
+
 Status validate(const RulesetSpec& spec) {
     if (Status s = validate_table_name(spec.table); !s) return s;
     if (Status s = check_selection(spec.hooks, "Hook", accepted_hooks()); !s) return s;

@@ -64,6 +64,9 @@ std::string chain_name(Hook hook);
 Status validate(const RulesetSpec& spec);
 // Checks a table name in the same way validate() does, for callers that only attach to a table.
 Status validate_table_name(std::string_view name);
+// The table of Manage false, which exists already: what nft allows and a collectd identifier
+// can carry (nft's identifiers also take '/', which separates an identifier's parts).
+Status validate_attached_table_name(std::string_view name);
 
 std::string_view to_string(Family value);
 std::string_view to_string(Hook value);

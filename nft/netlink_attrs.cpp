@@ -32,8 +32,10 @@ std::string refused_expression(const nlmsghdr* error, const char* request, std::
     });
     if (!have_offset || room < sizeof(nlmsghdr)) return {};
     const auto* req = reinterpret_cast<const nlmsghdr*>(request);
+    // Attributes start at 4-byte boundaries: any other offset is not one of ours (and reading an
+    // nlattr there would be a misaligned access, which traps on a MIPS router).
     if (req->nlmsg_len > room || offset < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(nfgenmsg)) ||
-        offset > req->nlmsg_len - sizeof(nlattr))
+        offset > req->nlmsg_len - sizeof(nlattr) || offset % MNL_ALIGNTO != 0)
         return {};
     // A rule's expression: NFTA_LIST_ELEM { NFTA_EXPR_NAME "ct", NFTA_EXPR_DATA {...} }.
     const auto* elem = reinterpret_cast<const nlattr*>(request + offset);

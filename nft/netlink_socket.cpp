@@ -17,8 +17,8 @@
 namespace ctnft {
 namespace {
 
-// Large enough for any single message we build (a rule has a handful of expressions).
-constexpr std::size_t kMaxMessage = 8192;
+// Requests built one at a time (a get or a dump): names of at most 256 bytes and a few numbers.
+constexpr std::size_t kMaxRequest = 8192;
 // Netlink dumps fill at most 32 KiB per datagram (the kernel caps its dump buffers there);
 // larger replies are reported, not cut. Up to kSlots datagrams are read with one recvmmsg: a
 // dump's data and its DONE, or a get's reply, a dump's data and its DONE.
@@ -32,40 +32,53 @@ constexpr int kMaxDumpRetries = 3;
 }  // namespace
 
 Batch::Batch(uint32_t first_seq) : begin_seq_(first_seq), seq_(first_seq) {
-    buf_.resize(kMaxMessage);
+    buf_.resize(kFixedRoom);
     nftnl_batch_begin(buf_.data(), seq_++);
     used_ = NLMSG_ALIGN(reinterpret_cast<nlmsghdr*>(buf_.data())->nlmsg_len);
 }
 
 void Batch::account_pending() {
     if (!pending_) return;
+    // A builder that wrote past its room has a wrong bound: a bug, never sent.
+    if (pending_->nlmsg_len > pending_room_ && error_.empty())
+        error_ = messages_.back().what + ": the message takes " + dec(pending_->nlmsg_len) + " bytes, more than the " +
+                 dec(pending_room_) + " its builder counted";
     used_ += NLMSG_ALIGN(pending_->nlmsg_len);
     pending_ = nullptr;
 }
 
-nlmsghdr* Batch::add(uint16_t type, uint16_t family, uint16_t flags, std::string what) {
+nlmsghdr* Batch::add(uint16_t type, uint16_t family, uint16_t flags, std::string what, std::size_t room) {
     account_pending();
-    buf_.resize(used_ + kMaxMessage);
+    buf_.resize(used_ + room);
     const uint32_t seq = seq_++;
     last_offset_ = used_;
+    pending_room_ = room;
     pending_ = nftnl_nlmsg_build_hdr(buf_.data() + used_, type, family, flags, seq);
     messages_.push_back({seq, type, std::move(what), used_});
     return pending_;
 }
 
-void Batch::finish() {
+void Batch::fail(std::string why) {
+    if (error_.empty()) error_ = std::move(why);
+}
+
+Status Batch::finish() {
     account_pending();
+    if (!error_.empty()) return Status::error("building the nf_tables transaction: " + error_, EMSGSIZE);
     // Only the last message asks for an ack: the kernel reports errors for every message anyway,
     // and one ack per message would flood the receive buffer on large batches.
     if (!messages_.empty()) reinterpret_cast<nlmsghdr*>(buf_.data() + last_offset_)->nlmsg_flags |= NLM_F_ACK;
-    buf_.resize(used_ + kMaxMessage);
+    buf_.resize(used_ + kFixedRoom);
     nftnl_batch_end(buf_.data() + used_, seq_++);
     used_ += NLMSG_ALIGN(reinterpret_cast<nlmsghdr*>(buf_.data() + used_)->nlmsg_len);
+    return {};
 }
 
 Status NetlinkSocket::open(int timeout_ms) {
     close();
-    MnlSocketPtr sock(mnl_socket_open(NETLINK_NETFILTER));
+    // Close-on-exec: a child another plugin forks must not keep this socket, and with it the
+    // kernel's owner flag on our table after collectd is gone.
+    MnlSocketPtr sock(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
     if (!sock) return Status::error(std::string("opening a netlink socket: ") + std::strerror(errno), errno);
     if (mnl_socket_bind(sock.get(), 0, MNL_SOCKET_AUTOPID) < 0)
         return Status::error(std::string("binding the netlink socket: ") + std::strerror(errno), errno);
@@ -90,7 +103,7 @@ Status NetlinkSocket::open(int timeout_ms) {
     portid_ = mnl_socket_get_portid(sock.get());
     seq_ = static_cast<uint32_t>(time(nullptr));
     buf_.resize(kReceiveBuffer);
-    request_.resize(kMaxMessage);
+    request_.resize(kMaxRequest);
     clean_ = true;
     sock_ = std::move(sock);
     return {};
@@ -161,16 +174,29 @@ Status NetlinkSocket::receive_many(std::size_t* sizes, std::size_t& count) {
 
 void NetlinkSocket::drain() {
     const int fd = mnl_socket_get_fd(sock_.get());
-    while (recv(fd, buf_.data(), buf_.size(), MSG_DONTWAIT | MSG_TRUNC) > 0) {
+    for (;;) {
+        if (recv(fd, buf_.data(), buf_.size(), MSG_DONTWAIT | MSG_TRUNC) >= 0) continue;
+        // ENOBUFS says replies were lost to a full buffer, not that none are left.
+        if (errno != ENOBUFS && errno != EINTR) break;
     }
     clean_ = true;
+}
+
+// The errno of an error reply: the kernel sends -errno; anything else (a positive number,
+// INT_MIN, whose negation overflows) is a malformed reply.
+static int reply_errno(const nlmsgerr* e) {
+    if (e->error == 0) return 0;
+    if (e->error < 0 && e->error > -4096) return -e->error;
+    return EPROTO;
 }
 
 Status NetlinkSocket::commit(Batch& batch, uint16_t* refused_type) {
     uint16_t ignored = kNoMessage;
     if (!refused_type) refused_type = &ignored;
     *refused_type = kNoMessage;
-    batch.finish();
+    if (Status s = batch.finish(); !s) return s;
+    // The batch numbered its messages from the number it was given: later requests start past them.
+    seq_ = batch.next_seq();
     // Replies to an earlier request that timed out must not be read as this batch's verdict.
     drain();
     // Batches are rare: the next request drains whatever this one leaves queued.
@@ -189,6 +215,11 @@ Status NetlinkSocket::commit(Batch& batch, uint16_t* refused_type) {
         Status r = receive(size, wait);
         if (!r) {
             if (!first_error.ok()) return first_error;
+            // The kernel had processed the batch: only its verdict was lost.
+            if (r.code() == ENOBUFS)
+                return Status::error("nf_tables transaction: the kernel's replies were lost to a full receive buffer, "
+                                     "so whether it applied the batch is unknown; the next read checks the table",
+                                     ENOBUFS);
             return Status::error(explain_kernel_error(r.code(), kNoMessage, "nf_tables transaction"), r.code());
         }
         wait = false;
@@ -199,7 +230,7 @@ Status NetlinkSocket::commit(Batch& batch, uint16_t* refused_type) {
             if (nlh->nlmsg_seq < batch.begin_seq() || nlh->nlmsg_seq > last_seq) continue;
             if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nlmsgerr))) continue;
             const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-            const int err = -e->error;
+            const int err = reply_errno(e);
             if (err != 0 && first_error.ok()) {
                 const Batch::Message* refused = nullptr;
                 for (const auto& m : messages)
@@ -265,7 +296,7 @@ Status NetlinkSocket::run_requests(const char* requests, std::size_t size, const
                         err = Status::error("a truncated error reply from the kernel", EPROTO);
                     } else {
                         const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-                        if (e->error != 0) err = Status::error(std::strerror(-e->error), -e->error);
+                        if (const int code = reply_errno(e)) err = Status::error(std::strerror(code), code);
                     }
                     if (!err && first_error.ok()) first_error = err;
                 } else if (nlh->nlmsg_type >= NLMSG_MIN_TYPE) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 
 #include "nft/nftnl_ptr.h"
@@ -14,14 +15,25 @@
 
 namespace ctnft {
 
+// Room a message needs, as its builder counts it before building: libnftnl and libmnl write
+// without bounds, so each builder states an upper bound and the batch checks it was kept.
+// kFixedRoom holds a message's headers and every fixed-size attribute our builders write (a
+// classic rule's six expressions take about 330 bytes); the strings and lists are added.
+constexpr std::size_t kFixedRoom = 1024;
+constexpr std::size_t attr_room(std::size_t payload) { return MNL_ATTR_HDRLEN + MNL_ALIGN(payload); }
+inline std::size_t string_room(const std::string& s) { return attr_room(s.size() + 1); }
+
 // One atomic nf_tables transaction under construction.
 class Batch {
 public:
     explicit Batch(uint32_t first_seq);
 
     // Starts the next message and returns its header; build the payload into it before the next
-    // call. `what` names the object for error messages ("table ip conntrack_stats").
-    nlmsghdr* add(uint16_t type, uint16_t family, uint16_t flags, std::string what);
+    // call, in at most `room` bytes (header included). `what` names the object for error messages
+    // ("table ip conntrack_stats").
+    nlmsghdr* add(uint16_t type, uint16_t family, uint16_t flags, std::string what, std::size_t room = kFixedRoom);
+    // A builder could not make its message (out of memory): the batch is not sent.
+    void fail(std::string why);
 
     struct Message {
         uint32_t seq;
@@ -31,8 +43,9 @@ public:
     };
     const std::vector<Message>& messages() const { return messages_; }
     uint32_t begin_seq() const { return begin_seq_; }
-    // Closes the batch; data() and size() are then the bytes to send.
-    void finish();
+    // Closes the batch; data() and size() are then the bytes to send. An error when a message
+    // outgrew its room or a builder failed: nothing may be sent then.
+    Status finish();
     const char* data() const { return buf_.data(); }
     std::size_t size() const { return used_; }
     uint32_t next_seq() const { return seq_; }
@@ -43,6 +56,8 @@ private:
     std::size_t used_ = 0;
     std::size_t last_offset_ = 0;
     nlmsghdr* pending_ = nullptr;
+    std::size_t pending_room_ = 0;
+    std::string error_;
     uint32_t begin_seq_;
     uint32_t seq_;
     std::vector<Message> messages_;
@@ -61,6 +76,8 @@ public:
     void close();
     bool is_open() const { return static_cast<bool>(sock_); }
     uint32_t portid() const { return portid_; }
+    // A request's sequence number. A batch takes one per message from there on: commit() moves
+    // the counter past them, so that no later request shares a number with the batch.
     uint32_t next_seq() { return seq_++; }
 
     // Sends the batch and waits for the kernel's verdict. On failure the kernel has rolled the

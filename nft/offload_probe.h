@@ -10,11 +10,13 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "nft/model.h"
 #include "nft/netlink_socket.h"
+#include "nft/table_queries.h"
 
 namespace ctnft {
 
@@ -26,7 +28,12 @@ struct FlowtableInfo {
     std::vector<std::string> devices;
 };
 
-// Parses one NFT_MSG_NEWFLOWTABLE message; false for anything malformed.
+// The kernel's limits on what a reply can hold: a device name fits IFNAMSIZ (its NUL included),
+// and a flowtable or a netdev chain hooks fewer than NFT_NETDEVICE_MAX (256) devices (EFBIG).
+constexpr std::size_t kMaxHookDevices = 255;
+
+// Parses one NFT_MSG_NEWFLOWTABLE message; false for anything malformed, or beyond the kernel's
+// limits (a device name longer than IFNAMSIZ, more than kMaxHookDevices devices).
 bool parse_flowtable_message(const nlmsghdr* nlh, FlowtableInfo& out);
 
 // Every flowtable of the namespace (all families), merged: their number, the devices they hook
@@ -54,15 +61,20 @@ std::string probe_counter(Protocol protocol, bool ahead);
 std::string offloaded_counter_name(Protocol protocol);
 
 // Writes the whole probe (table, counters, two chains, their rules) into a batch. flags: table
-// flags (the owner flag, as the plugin's own table).
+// flags (the owner flag, as the plugin's own table). At most kMaxHookDevices devices.
 void add_offload_probe(Batch& batch, const std::string& table, const Flowtables& f, uint32_t flags);
 void add_delete_offload_probe(Batch& batch, const std::string& table);
+// Whether an existing netdev table of the probe's name holds exactly what add_offload_probe
+// makes (its chains and counters, nothing else): only then is it the plugin's to replace or
+// remove. A table the plugin did not make is never touched.
+Status is_offload_probe(NetlinkSocket& sock, const std::string& table, bool& ours);
 
 // Forward packets of offloaded connections per protocol, from successive reads of the probe.
 // ahead and behind are read in one dump, not at one instant: a packet between the two chains,
 // or counted behind after "ahead" was read, can make one difference smaller than the one before.
 // The total never goes back (it keeps the largest difference seen, until the next read passes
-// it), and a probe made again (its counters restart at zero) continues from where it was.
+// it). A counter that went back was reset (`nft reset counters`) or made again: the total then
+// continues from where it was.
 class OffloadTally {
 public:
     void sample(Protocol protocol, uint64_t ahead, uint64_t behind);
@@ -74,6 +86,41 @@ private:
     static std::size_t index(Protocol p) { return p == Protocol::tcp ? 0 : 1; }
     std::array<uint64_t, 2> base_{};
     std::array<uint64_t, 2> last_{};
+    std::array<uint64_t, 2> ahead_{};
+    std::array<uint64_t, 2> behind_{};
+};
+
+// The probe's life in the kernel: made on the flowtables' devices, made again when they change,
+// removed when they go; read into an OffloadTally.
+class OffloadProbe {
+public:
+    explicit OffloadProbe(std::string table) : table_(std::move(table)) {}
+
+    // Follows the flowtables, asked again only when the ruleset generation moved since the last
+    // success (a flowtable is part of the ruleset). `made` describes a probe just made on devices
+    // not named before (else empty: a firewall restart that brings the same flowtable back is no news). A netdev table of the probe's name that the plugin did not make is an error, and
+    // left alone.
+    Status update(NetlinkSocket& sock, std::optional<uint16_t> generation, bool owned, std::string& made);
+    // Reads the probe's counters into the totals. A probe someone removed is an error; it is
+    // made again at the next update.
+    Status read(NetlinkSocket& sock);
+    // Removes the probe, if one was made.
+    Status remove(NetlinkSocket& sock);
+
+    uint64_t total(Protocol protocol) const { return tally_.total(protocol); }
+    const Flowtables& hooked() const { return probe_; }
+
+private:
+    Status replace(NetlinkSocket& sock, const Flowtables& now, bool owned);
+
+    std::string table_;
+    Flowtables probe_;   // what the kernel holds now (no devices: no probe)
+    std::vector<std::string> announced_;  // the devices `made` last named: a restart is no news
+    bool checked_ = false;  // a leftover of an earlier run was looked for
+    std::optional<uint16_t> generation_;
+    std::vector<CounterValue> values_;
+    std::optional<CounterReader> reader_;
+    OffloadTally tally_;
 };
 
 }  // namespace ctnft

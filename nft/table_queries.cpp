@@ -153,6 +153,7 @@ bool parse_counter_message(const nlmsghdr* nlh, std::string_view& name, uint64_t
 Status get_table(NetlinkSocket& sock, Family family, const std::string& table, TableInfo& info) {
     info = TableInfo{};
     TablePtr t(nftnl_table_alloc());
+    if (!t) return Status::error("out of memory", ENOMEM);
     nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, table.c_str());
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(sock.request_buffer(), NFT_MSG_GETTABLE, nfproto(family), 0, sock.next_seq());
     nftnl_table_nlmsg_build_payload(nlh, t.get());
@@ -165,6 +166,7 @@ Status get_table(NetlinkSocket& sock, Family family, const std::string& table, T
 Status list_chains(NetlinkSocket& sock, Family family, const std::string& table, std::vector<ChainInfo>& chains) {
     chains.clear();
     ChainPtr c(nftnl_chain_alloc());
+    if (!c) return Status::error("out of memory", ENOMEM);
     nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table.c_str());
     nlmsghdr* nlh =
         nftnl_nlmsg_build_hdr(sock.request_buffer(), NFT_MSG_GETCHAIN, nfproto(family), NLM_F_DUMP, sock.next_seq());
@@ -177,8 +179,9 @@ Status list_chains(NetlinkSocket& sock, Family family, const std::string& table,
 
 CounterReader::CounterReader(Family family, std::string table) : family_(family), table_(std::move(table)) {
     // Built once: each read only renews the sequence number.
-    request_.resize(MNL_SOCKET_BUFFER_SIZE);
     ObjPtr obj(nftnl_obj_alloc());
+    if (!obj) return;  // read() then says out of memory
+    request_.resize(MNL_SOCKET_BUFFER_SIZE);
     nftnl_obj_set_str(obj.get(), NFTNL_OBJ_TABLE, table_.c_str());
     nftnl_obj_set_u32(obj.get(), NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(request_.data(), NFT_MSG_GETOBJ, nfproto(family_), NLM_F_DUMP, 0);
@@ -187,6 +190,7 @@ CounterReader::CounterReader(Family family, std::string table) : family_(family)
 
 Status CounterReader::read(NetlinkSocket& sock, std::vector<CounterValue>& values, std::size_t& count, bool& missing) {
     missing = false;
+    if (request_.empty()) return Status::error("out of memory", ENOMEM);
     auto* nlh = reinterpret_cast<nlmsghdr*>(request_.data());
     nlh->nlmsg_seq = sock.next_seq();
     CounterDump dump{&values, 0, std::nullopt};

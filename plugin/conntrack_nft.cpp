@@ -41,6 +41,12 @@ constexpr const char* kLowType = "packets_low";
 
 std::string family_table(const RulesetSpec& spec) { return describe_table(spec.family, spec.table); }
 
+// A counter name collectd can carry as a type instance: shorter than DATA_MAX_NAME_LEN, without
+// '/', which separates an identifier's parts. An attached table may hold others: skipped.
+bool usable_identifier(const std::string& name) {
+    return name.size() < DATA_MAX_NAME_LEN && name.find('/') == std::string::npos;
+}
+
 // Builds value lists that share one timestamp and the plugin's interval.
 class Dispatcher {
 public:
@@ -116,22 +122,32 @@ private:
     void sampler_loop();
     void dispatch_extremes(Dispatcher& d);
     NetlinkSocket& socket() { return table_ ? table_->socket() : socket_; }
+    // The same words at init and at every read of one outage: said once.
+    std::string outage_message(const Status& s) const {
+        if (table_ && !created_)
+            return "cannot create " + family_table(config_.ruleset) + " yet: " + s.message() + "; trying again at every read";
+        return "reading " + family_table(config_.ruleset) + " failed: " + s.message();
+    }
     std::string missing_message() const {
         return family_table(config_.ruleset) + " does not exist; values will flow once it is loaded";
     }
-    bool read_counters(std::size_t& count);
+    // The table and its counters: ok, missing (attach mode, not loaded yet) or failed.
+    enum class Counters { ok, missing, failed };
+    Counters read_counters(std::size_t& count);
+    Status create_table();
+    void announce_table();
     void dispatch_counters(Dispatcher& d, std::size_t count);
-    void read_health(Dispatcher& d);
+    bool read_health(Dispatcher& d);
     bool counts_forward() const {
         return !table_ || std::find(config_.ruleset.hooks.begin(), config_.ruleset.hooks.end(), Hook::forward) !=
                               config_.ruleset.hooks.end();
     }
     void count_offloaded(Dispatcher& d);
-    Status update_probe();
-    void remove_probe();
 
     PluginConfig config_;
     std::unique_ptr<ManagedTable> table_;   // Manage true
+    bool created_ = false;                  // table_ is in the kernel (init may leave it to a read)
+    Status counters_status_;                // the last failure to read the counters
     NetlinkSocket socket_;                  // Manage false
     std::unique_ptr<CounterReader> reader_; // Manage false
     std::vector<CounterValue> values_;
@@ -145,14 +161,8 @@ private:
     // is part of the ruleset): the counter dump tells the generation for free.
     uint32_t flowtables_ = 0;
     std::optional<uint16_t> flowtables_generation_;
-    // CountOffloaded: the probe (nft/offload_probe.h) follows the flowtables' devices, checked
-    // again when the ruleset generation moved. probe_ is what the kernel holds now (no devices:
-    // no probe).
-    Flowtables probe_;
-    std::optional<uint16_t> probe_generation_;
-    std::unique_ptr<CounterReader> probe_reader_;
-    std::vector<CounterValue> probe_values_;
-    OffloadTally offloaded_;
+    // CountOffloaded: the probe (nft/offload_probe.h) follows the flowtables' devices.
+    std::unique_ptr<OffloadProbe> probe_;
     Episode probe_down_;
 
     // With SampleInterval: a thread samples the counters between reads. mutex_ serialises every
@@ -171,42 +181,72 @@ std::unique_ptr<Plugin> g_plugin;
 // then fails, so collectd and its other plugins keep running.
 bool g_config_failed = false;
 
+// Failures a later read may not meet: the kernel in the middle of a ruleset change (fw4 loading
+// at boot), a reply late or odd. Anything else (no CAP_NET_ADMIN, no nf_tables, a table another
+// process owns) lasts until someone acts, and stops the plugin at start.
+bool passing(int err) {
+    switch (err) {
+        case EINTR: case ETIMEDOUT: case EAGAIN: case EBUSY: case ENOBUFS: case ENOMEM: case EPROTO: case ERESTART:
+        case EIO:
+            return true;
+        default:
+            return false;
+    }
+}
+
+Status Plugin::create_table() {
+    Status s = table_->socket().is_open() ? Status{} : table_->open();
+    if (s) s = table_->create();
+    if (!s) return s;
+    created_ = true;
+    announce_table();
+    return {};
+}
+
+void Plugin::announce_table() {
+    const RulesetSpec& spec = config_.ruleset;
+    if (const uint32_t refused = table_->refused_flags())
+        NOTICE(LOG_PREFIX "this kernel refused the table flag%s %s (owner needs Linux 5.12, persist 6.9): %s",
+               refused == (kTableFlagOwner | kTableFlagPersist) ? "s" : "",
+               refused == kTableFlagOwner     ? "owner"
+               : refused == kTableFlagPersist ? "persist"
+                                              : "owner and persist",
+               config_.keep_table ? "the table is unowned and kept when collectd stops, with its values; the "
+                                    "plugin watches it and repairs it if someone changes it"
+                                  : "the table is unowned; the plugin watches it and repairs it if someone changes it");
+    INFO(LOG_PREFIX "%s %s with %zu counters (%s)", table_->adopted() ? "adopted" : "created",
+         family_table(spec).c_str(), counting_rules(spec).size(),
+         table_->owned() ? "owned by collectd: nobody else can change it, the kernel removes it if collectd dies"
+                         : "unowned: the plugin repairs it if someone changes it");
+}
+
 int Plugin::init() {
     const RulesetSpec& spec = config_.ruleset;
+    Status s;
     if (config_.manage) {
         table_ = std::make_unique<ManagedTable>(spec, config_.keep_table, config_.owner_flag);
-        Status s = table_->open();
-        if (s) s = table_->create();
-        if (!s) {
-            ERROR(LOG_PREFIX "cannot create %s: %s", family_table(spec).c_str(), s.message().c_str());
-            return -1;
-        }
-        if (const uint32_t refused = table_->refused_flags())
-            NOTICE(LOG_PREFIX "this kernel refused the table flag%s %s (owner needs Linux 5.12, persist 6.9): %s",
-                   refused == kTableFlagOwner ? "" : "s",
-                   refused == kTableFlagOwner ? "owner" : "owner and persist",
-                   config_.keep_table ? "the table is unowned and kept when collectd stops, with its values; the "
-                                        "plugin watches it and repairs it if someone changes it"
-                                      : "the table is unowned; the plugin watches it and repairs it if someone changes it");
-        INFO(LOG_PREFIX "%s %s with %zu counters (%s)", table_->adopted() ? "adopted" : "created",
-             family_table(spec).c_str(), counting_rules(spec).size(),
-             table_->owned() ? "owned by collectd: nobody else can change it, the kernel removes it if collectd dies"
-                             : "unowned: the plugin repairs it if someone changes it");
-        start_sampler();
-        return 0;
+        if (config_.count_offloaded && counts_forward()) probe_ = std::make_unique<OffloadProbe>(spec.table);
+        s = create_table();
+    } else {
+        reader_ = std::make_unique<CounterReader>(spec.family, spec.table);
+        s = socket_.open();
+        std::size_t count = 0;
+        bool missing = false;
+        // One read now, so that a missing capability stops the plugin at start, not at every read.
+        if (s) s = reader_->read(socket_, values_, count, missing);
+        // Counts as the start of an outage: the reads that fail until the table is loaded log nothing more.
+        if (s && missing && counters_down_.start(missing_message())) WARNING(LOG_PREFIX "%s", missing_message().c_str());
     }
-    reader_ = std::make_unique<CounterReader>(spec.family, spec.table);
-    Status s = socket_.open();
-    std::size_t count = 0;
-    bool missing = false;
-    // One read now, so that a missing capability stops the plugin at start, not at every read.
-    if (s) s = reader_->read(socket_, values_, count, missing);
-    if (!s) {
-        ERROR(LOG_PREFIX "cannot read %s: %s", family_table(spec).c_str(), s.message().c_str());
+    if (!s && !passing(s.code())) {
+        ERROR(LOG_PREFIX "cannot %s %s: %s", config_.manage ? "create" : "read", family_table(spec).c_str(),
+              s.message().c_str());
         return -1;
     }
-    // Counts as the start of an outage: the reads that fail until the table is loaded log nothing more.
-    if (missing && counters_down_.start(missing_message())) WARNING(LOG_PREFIX "%s", missing_message().c_str());
+    if (!s) {
+        // While the firewall loads at boot: every read tries again, and the outage is said once.
+        counters_status_ = s;
+        if (counters_down_.start(outage_message(s))) WARNING(LOG_PREFIX "%s", outage_message(s).c_str());
+    }
     start_sampler();
     return 0;
 }
@@ -229,6 +269,7 @@ void Plugin::start_sampler() {
     }
     const auto& patterns = config_.sample_counters;
     window_ = std::make_unique<RateWindow>([patterns](const std::string& name) {
+        if (!usable_identifier(name)) return false;
         if (patterns.empty()) return true;
         for (const auto& p : patterns)
             if (fnmatch(p.c_str(), name.c_str(), 0) == 0) return true;
@@ -259,7 +300,7 @@ void Plugin::sampler_loop() {
         while (!stopping_) {
             std::size_t count = 0;
             const double now = monotonic_seconds();
-            if (read_counters(count)) window_->sample(now, values_, count);
+            if (read_counters(count) == Counters::ok) window_->sample(now, values_, count);
             // A fixed schedule; ticks missed while the kernel was slow are skipped, not caught up.
             next += period;
             if (next <= monotonic_seconds()) next = monotonic_seconds() + period;
@@ -280,25 +321,32 @@ void Plugin::dispatch_extremes(Dispatcher& d) {
     }
 }
 
-bool Plugin::read_counters(std::size_t& count) {
+Plugin::Counters Plugin::read_counters(std::size_t& count) {
     Status s;
     std::string repaired;
     bool missing = false;
-    if (table_) s = table_->read(values_, count, repaired);
-    else s = reader_->read(socket_, values_, count, missing);
+    if (table_ && !created_) s = create_table();
+    if (s && table_) s = table_->read(values_, count, repaired);
+    else if (s) s = reader_->read(socket_, values_, count, missing);
     if (!s || missing) {
-        const std::string message =
-            missing ? missing_message() : "reading " + family_table(config_.ruleset) + " failed: " + s.message();
-        // Once per outage, not at every read; collectd backs off meanwhile.
-        if (counters_down_.start(message)) ERROR(LOG_PREFIX "%s", message.c_str());
-        return false;
+        const std::string message = missing ? missing_message() : outage_message(s);
+        counters_status_ = s;
+        // Once per outage, not at every read.
+        if (counters_down_.start(message)) plugin_log(missing ? LOG_WARNING : LOG_ERR, LOG_PREFIX "%s", message.c_str());
+        return missing ? Counters::missing : Counters::failed;
     }
-    if (!repaired.empty())
-        WARNING(LOG_PREFIX "%s: %s; created it again (its counters restart from zero)",
-                family_table(config_.ruleset).c_str(), repaired.c_str());
-    if (!repaired.empty() && notifier_) notify(notifier_->repaired(config_.ruleset.family, config_.ruleset.table));
+    if (!repaired.empty()) {
+        // Flushed rules are put back beside the counters, which keep their values; a table that
+        // was deleted (or whose counters changed) is made anew.
+        const bool kept = table_->adopted();
+        WARNING(LOG_PREFIX "%s: %s; %s", family_table(config_.ruleset).c_str(), repaired.c_str(),
+                kept ? "restored its rules (the counters keep their values)"
+                     : "created it again (its counters restart from zero)");
+        if (notifier_) notify(notifier_->repaired(config_.ruleset.family, config_.ruleset.table, kept));
+    }
     if (counters_down_.end()) INFO(LOG_PREFIX "reading %s works again", family_table(config_.ruleset).c_str());
-    return true;
+    counters_status_ = {};
+    return Counters::ok;
 }
 
 void Plugin::dispatch_counters(Dispatcher& d, std::size_t count) {
@@ -306,7 +354,7 @@ void Plugin::dispatch_counters(Dispatcher& d, std::size_t count) {
         const std::string& name = values_[i].name;
         // An attached table may hold names collectd cannot carry: too long, or with '/', which
         // separates the identifier's parts. Those are skipped, and said so once.
-        if (name.size() >= DATA_MAX_NAME_LEN || name.find('/') != std::string::npos) {
+        if (!usable_identifier(name)) {
             bool known = false;
             for (const auto& s : skipped_) known = known || s == name;
             if (!known) {
@@ -321,7 +369,7 @@ void Plugin::dispatch_counters(Dispatcher& d, std::size_t count) {
     }
 }
 
-void Plugin::read_health(Dispatcher& d) {
+bool Plugin::read_health(Dispatcher& d) {
     ConntrackHealth health;
     Status s = health_reader_.read(socket(), health);
     const std::optional<uint16_t> generation = table_ ? table_->generation() : reader_->generation();
@@ -339,7 +387,7 @@ void Plugin::read_health(Dispatcher& d) {
     if (!s) {
         // The packet counters do not depend on these: log once, keep the read successful.
         if (health_down_.start(s.message())) WARNING(LOG_PREFIX "%s", s.message().c_str());
-        return;
+        return false;
     }
     if (health_down_.end()) INFO(LOG_PREFIX "conntrack statistics are back");
 
@@ -360,7 +408,7 @@ void Plugin::read_health(Dispatcher& d) {
     d.gauge(kHealthPlugin, "", "count", "flowtables", flowtables);
     if (notifier_) notify(notifier_->health(health));
     const auto change = offloading_.update(flowtables > 0 && counts_forward(), CDTIME_T_TO_DOUBLE(cdtime()));
-    if (change == OffloadWatch::Change::none) return;
+    if (change == OffloadWatch::Change::none) return true;
     // The log line and the notification say the same words.
     const Notice notice = OffloadWatch::notice(change, flowtables);
     if (change == OffloadWatch::Change::on)
@@ -368,67 +416,14 @@ void Plugin::read_health(Dispatcher& d) {
     else
         INFO(LOG_PREFIX "%s", notice.message.c_str());
     if (notifier_) notify({notice});
-}
-
-// Makes the probe match the flowtables now: made, made again on other devices, or removed.
-Status Plugin::update_probe() {
-    Flowtables now;
-    if (Status s = read_flowtables(socket(), now); !s) return s;
-    if (now.devices == probe_.devices && probe_ahead_priority(now) == probe_ahead_priority(probe_) &&
-        probe_behind_priority(now) == probe_behind_priority(probe_))
-        return {};
-    const std::string& table = config_.ruleset.table;
-    TableInfo info;
-    if (Status s = get_table(socket(), Family::netdev, table, info); !s) return s;
-    Batch batch(socket().next_seq());
-    if (info.exists) add_delete_offload_probe(batch, table);
-    if (!now.devices.empty()) add_offload_probe(batch, table, now, table_->owned() ? kTableFlagOwner : 0);
-    if (info.exists || !now.devices.empty())
-        if (Status s = socket().commit(batch); !s)
-            return Status::error("offload probe on " + dec(now.devices.size()) + " flowtable device(s): " +
-                                     s.message(), s.code());
-    // The old probe's counts are kept; the new one starts from zero.
-    offloaded_.restart();
-    probe_ = now.devices.empty() ? Flowtables{} : now;
-    if (!probe_.devices.empty()) {
-        std::string devices;
-        for (const auto& dev : probe_.devices) devices += (devices.empty() ? "" : ", ") + dev;
-        INFO(LOG_PREFIX "counting offloaded forward packets at ingress of %s (table netdev %s, priorities %d and %d "
-             "around the flowtables)", devices.c_str(), table.c_str(), probe_ahead_priority(probe_),
-             probe_behind_priority(probe_));
-    }
-    return {};
+    return true;
 }
 
 void Plugin::count_offloaded(Dispatcher& d) {
-    const std::optional<uint16_t> generation = table_->generation();
-    Status s;
-    if (!generation || generation != probe_generation_) {
-        probe_generation_.reset();
-        s = update_probe();
-        if (s) probe_generation_ = generation;
-    }
-    if (s && !probe_.devices.empty()) {
-        if (!probe_reader_) probe_reader_ = std::make_unique<CounterReader>(Family::netdev, config_.ruleset.table);
-        std::size_t count = 0;
-        bool missing = false;
-        s = probe_reader_->read(socket(), probe_values_, count, missing);
-        if (s && missing) {
-            // Someone removed it: made again at the next read.
-            offloaded_.restart();
-            probe_ = Flowtables{};
-            probe_generation_.reset();
-            s = Status::error("the offload probe (table netdev " + config_.ruleset.table + ") was removed; made again");
-        }
-        for (Protocol p : kProbeProtocols) {
-            uint64_t ahead = 0, behind = 0;
-            for (std::size_t i = 0; s && i < count; ++i) {
-                if (probe_values_[i].name == probe_counter(p, true)) ahead = probe_values_[i].packets;
-                if (probe_values_[i].name == probe_counter(p, false)) behind = probe_values_[i].packets;
-            }
-            if (s) offloaded_.sample(p, ahead, behind);
-        }
-    }
+    std::string made;
+    Status s = probe_->update(socket(), table_->generation(), table_->owned(), made);
+    if (!made.empty()) INFO(LOG_PREFIX "%s", made.c_str());
+    if (s) s = probe_->read(socket());
     if (!s) {
         if (probe_down_.start(s.message())) WARNING(LOG_PREFIX "%s", s.message().c_str());
     } else if (probe_down_.end()) {
@@ -437,35 +432,32 @@ void Plugin::count_offloaded(Dispatcher& d) {
     for (Protocol p : kProbeProtocols)
         if (std::find(config_.ruleset.protocols.begin(), config_.ruleset.protocols.end(), p) !=
             config_.ruleset.protocols.end())
-            d.derive(kCountersPlugin, config_.ruleset.table, "packets", offloaded_counter_name(p), offloaded_.total(p));
-}
-
-void Plugin::remove_probe() {
-    if (probe_.devices.empty()) return;
-    Batch batch(socket().next_seq());
-    add_delete_offload_probe(batch, config_.ruleset.table);
-    if (Status s = socket().commit(batch); !s)
-        WARNING(LOG_PREFIX "removing the offload probe (table netdev %s) failed: %s", config_.ruleset.table.c_str(),
-                s.message().c_str());
-    probe_ = Flowtables{};
+            d.derive(kCountersPlugin, config_.ruleset.table, "packets", offloaded_counter_name(p), probe_->total(p));
 }
 
 int Plugin::read() {
     Lock lock(mutex_);
     Dispatcher d;
     std::size_t count = 0;
-    const bool counters_ok = read_counters(count);
-    if (counters_ok) dispatch_counters(d, count);
-    if (counters_ok && table_ && config_.count_offloaded && counts_forward()) count_offloaded(d);
+    const Counters counters = read_counters(count);
+    if (counters == Counters::ok) dispatch_counters(d, count);
+    if (counters == Counters::ok && probe_) count_offloaded(d);
     if (window_) dispatch_extremes(d);
-    if (config_.conntrack_stats) read_health(d);
-    return counters_ok ? 0 : -1;
+    const bool health = config_.conntrack_stats && read_health(d);
+    // A failing read makes collectd wait longer before the next one (up to MaxReadInterval), and
+    // every value rides on this callback: only a lasting failure with nothing read is one. A
+    // table not loaded yet, or the ruleset changing under the read, is logged once and read again.
+    const bool lasting = counters == Counters::failed && !passing(counters_status_.code());
+    return lasting && !health ? -1 : 0;
 }
 
 void Plugin::shutdown() {
     stop_sampler();
-    if (table_) remove_probe();
-    if (table_ && !config_.keep_table) {
+    if (probe_)
+        if (Status s = probe_->remove(socket()); !s)
+            WARNING(LOG_PREFIX "removing the offload probe (table netdev %s) failed: %s", config_.ruleset.table.c_str(),
+                    s.message().c_str());
+    if (table_ && created_ && !config_.keep_table) {
         if (Status s = table_->remove(); !s)
             WARNING(LOG_PREFIX "removing %s failed: %s", family_table(config_.ruleset).c_str(), s.message().c_str());
     }

@@ -89,7 +89,12 @@ std::vector<Notice> Notifier::health(const ConntrackHealth& health) {
     return out;
 }
 
-std::vector<Notice> Notifier::repaired(Family family, const std::string& table) const {
+std::vector<Notice> Notifier::repaired(Family family, const std::string& table, bool kept) const {
+    if (kept)
+        return {{Notice::Severity::warning, "table", table,
+                 format("%.80s lost its rules to someone else and has them again: its counters kept their values, "
+                        "packets in between were not counted",
+                        describe_table(family, table).c_str())}};
     return {{Notice::Severity::warning, "table", table,
              format("%.80s was changed by someone else and has been created again: its counters restart from zero, "
                     "one interval of rates is missing",

@@ -36,8 +36,9 @@ public:
     // read on.
     std::vector<Notice> health(const ConntrackHealth& health);
 
-    // The counting table was found changed or gone and created again.
-    std::vector<Notice> repaired(Family family, const std::string& table) const;
+    // The counting table was found changed or gone and created again; kept: its counters kept
+    // their values (only its rules had gone).
+    std::vector<Notice> repaired(Family family, const std::string& table, bool kept) const;
 
     // The table's fill is back to normal below this percentage: a margin under the threshold, so
     // that a table hovering at the threshold does not notify at every read.

@@ -33,11 +33,14 @@ Status get_bool(const oconfig_item_t* item, const char* key, bool& out) {
         out = item->values[0].value.boolean != 0;
         return {};
     }
-    // As collectd's own options: "true"/"false" in quotes are accepted too.
+    // As collectd's own options (cf_util_get_boolean): in quotes, "true", "yes" and "on", or
+    // "false", "no" and "off".
     if (item->values_num == 1 && item->values[0].type == OCONFIG_TYPE_STRING) {
         const char* s = item->values[0].value.string;
-        if (strcasecmp(s, "true") == 0) return out = true, Status{};
-        if (strcasecmp(s, "false") == 0) return out = false, Status{};
+        for (const char* word : {"true", "yes", "on"})
+            if (strcasecmp(s, word) == 0) return out = true, Status{};
+        for (const char* word : {"false", "no", "off"})
+            if (strcasecmp(s, word) == 0) return out = false, Status{};
     }
     return wrong(key, "true or false");
 }
@@ -141,8 +144,9 @@ Status parse_plugin_config(const oconfig_item_s* block, PluginConfig& config, st
             s = Status::error(std::string(item->key) + ": nested blocks are not accepted; all options are flat keys: " +
                               kKeys);
         } else if (is("Table")) {
+            // Checked once Manage is known: an existing table may have a name nft allows and
+            // the plugin would not make.
             s = get_string(item, "Table", "an nft table name", spec.table);
-            if (s) s = validate_table_name(spec.table);
         } else if (is("Family")) {
             std::string text;
             s = get_string(item, "Family", accepted_families(), text);
@@ -209,6 +213,7 @@ Status parse_plugin_config(const oconfig_item_s* block, PluginConfig& config, st
                    std::string("FillThreshold: only used with Notifications true and ConntrackStats true");
     }
     if (config.manage) return validate(spec);
+    if (Status s = validate_attached_table_name(spec.table); !s) return s;
     if (!managed_only.empty())
         warning += (warning.empty() ? "" : "; ") + managed_only + ": only used with Manage true; with Manage false the plugin reads every named "
                                  "counter of the existing table and changes nothing";

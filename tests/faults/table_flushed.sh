@@ -27,7 +27,7 @@ for fault in "nft delete table ip conntrack_stats:0" "nft flush ruleset:0" "nft 
     base=${fault##*:} fault=${fault%:*}
     n=$((n + 1))
     in_ns "$ROUTER" $fault
-    wait_for 20 sh -c "[ \$(grep -c 'created it again' '$TMP/collectd.log') -ge $n ]" &&
+    wait_for 20 sh -c "[ \$(grep -c -E 'created it again|restored its rules' '$TMP/collectd.log') -ge $n ]" &&
         pass "repaired after '$fault'" || fail "no repair after '$fault'"
     wait_reads "$UDP_NEW" 2
     expect_value "$UDP_NEW" "$base" "udp_conntrack_fwd_new right after '$fault'"
@@ -36,7 +36,11 @@ for fault in "nft delete table ip conntrack_stats:0" "nft flush ruleset:0" "nft 
     expect_value "$UDP_NEW" $((base + 4)) "udp_conntrack_fwd_new after '$fault' and 4 new flows"
     alive "after '$fault'"
 done
-assert_eq 3 "$(log_count 'created it again')" "WARNING lines, one per repair"
+assert_eq 3 "$(grep -c -E 'created it again|restored its rules' "$TMP/collectd.log")" "WARNING lines, one per repair"
+# The words say what happened: counters from zero after a delete or flush ruleset, kept after flush table.
+assert_eq 2 "$(log_count 'created it again (its counters restart from zero)')" "repairs that restart the counters"
+assert_eq 1 "$(log_count "the table's rules were removed by someone else; restored its rules (the counters keep their values)")" \
+    "repairs that keep the counters"
 assert_eq 18 "$(in_ns "$ROUTER" nft -j list counters table ip conntrack_stats | jq '[.nftables[] | select(.counter)] | length')" \
     "counters in the repaired table"
 no_plugin_errors

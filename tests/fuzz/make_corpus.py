@@ -135,6 +135,10 @@ write("flowtable_message", "fw4", flowtable("ft", 0, ["br-lan", "eth1"]) + done(
 write("flowtable_message", "two_tables", flowtable("ft", 0, ["eth0", "wan"]) + flowtable("ft2", -10, ["eth0", "lan1"], table="x") + done())
 write("flowtable_message", "no_devices", flowtable("ft", 5, []) + done())
 write("flowtable_message", "no_hook", msg(nft(NFT_MSG_NEWFLOWTABLE), string(1, "fw4") + string(2, "ft")) + done())
+# Beyond the kernel's limits (IFNAMSIZ, 255 devices): malformed, never built into a probe.
+write("flowtable_message", "huge_device_name", flowtable("ft", 0, ["x" * 9000]) + done())
+write("flowtable_message", "too_many_devices", flowtable("ft", 0, [f"d{i:013d}" for i in range(300)]) + done())
+write("flowtable_message", "most_devices", flowtable("ft", 0, [f"d{i:014d}" for i in range(255)]) + done())
 
 
 # --- netlink_replies: mode byte, then chunks [u16 len][u8 control][datagram]

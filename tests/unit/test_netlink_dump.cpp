@@ -6,99 +6,57 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <functional>
+#include <limits>
+#include <algorithm>
+#include <fcntl.h>
+#include <unistd.h>
+#include <libnftnl/table.h>
 #include <string>
 #include <sys/socket.h>
 #include <vector>
+
+#include <arpa/inet.h>
+#include <endian.h>
 
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 
 #include "nft/conntrack_stats.h"
+#include "scripted_kernel.h"
+#include "nft/managed_table.h"
 #include "nft/netlink_socket.h"
+#include "nft/ruleset_batch.h"
+
+using namespace scripted;
 
 namespace {
 
-// The answer to one request: flowtable messages, the dump marked interrupted or not.
+// Scripted answers to flowtable dumps, one per request, in order.
 struct Answer {
     int flowtables;
     bool interrupted;
 };
-
-struct ScriptedKernel {
-    std::deque<Answer> answers;
-    std::deque<std::vector<char>> queued;
-    int requests = 0;
-};
-ScriptedKernel* g_kernel = nullptr;
-
-std::vector<char> datagram(const Answer& a, uint32_t portid, uint32_t seq) {
-    std::vector<char> out(4096);
-    char* at = out.data();
-    const uint16_t flags = NLM_F_MULTI | (a.interrupted ? NLM_F_DUMP_INTR : 0);
-    for (int i = 0; i <= a.flowtables; ++i) {
-        const bool done = i == a.flowtables;
-        nlmsghdr* nlh = done ? mnl_nlmsg_put_header(at)
-                             : nftnl_nlmsg_build_hdr(at, NFT_MSG_NEWFLOWTABLE, NFPROTO_INET, flags, seq);
-        if (done) {
-            nlh->nlmsg_type = NLMSG_DONE;
-            nlh->nlmsg_flags = flags;
-            mnl_nlmsg_put_extra_header(nlh, sizeof(int));
-        } else {
-            mnl_attr_put_strz(nlh, NFTA_FLOWTABLE_TABLE, "fw4");
-            mnl_attr_put_strz(nlh, NFTA_FLOWTABLE_NAME, ("ft" + std::to_string(i)).c_str());
-        }
-        nlh->nlmsg_seq = seq;
-        nlh->nlmsg_pid = portid;
-        at += nlh->nlmsg_len;
-    }
-    out.resize(static_cast<std::size_t>(at - out.data()));
-    return out;
+void answer_flowtable_dumps(Kernel& k, std::deque<Answer> answers) {
+    k.respond = [answers](const nlmsghdr* req, uint32_t portid) mutable {
+        std::vector<std::vector<char>> out;
+        if (answers.empty()) return out;
+        out.push_back(flowtable_dump(answers.front().flowtables, answers.front().interrupted, portid, req->nlmsg_seq));
+        answers.pop_front();
+        return out;
+    };
 }
 
 }  // namespace
 
-extern "C" {
-
-ssize_t __wrap_mnl_socket_sendto(const mnl_socket* nl, const void* buf, size_t len) {
-    ScriptedKernel& k = *g_kernel;
-    ++k.requests;
-    if (!k.answers.empty()) {
-        k.queued.push_back(datagram(k.answers.front(), mnl_socket_get_portid(nl),
-                                    static_cast<const nlmsghdr*>(buf)->nlmsg_seq));
-        k.answers.pop_front();
-    }
-    return static_cast<ssize_t>(len);
-}
-
-ssize_t __wrap_recv(int, void* buf, size_t len, int) {
-    ScriptedKernel& k = *g_kernel;
-    if (k.queued.empty()) {
-        errno = EAGAIN;
-        return -1;
-    }
-    const std::vector<char> d = std::move(k.queued.front());
-    k.queued.pop_front();
-    std::memcpy(buf, d.data(), std::min(len, d.size()));
-    return static_cast<ssize_t>(d.size());
-}
-
-int __wrap_recvmmsg(int fd, mmsghdr* msgs, unsigned int vlen, int, timespec*) {
-    if (vlen == 0) return 0;
-    const iovec& iov = msgs[0].msg_hdr.msg_iov[0];
-    const ssize_t n = __wrap_recv(fd, iov.iov_base, iov.iov_len, 0);
-    if (n < 0) return -1;
-    msgs[0].msg_len = static_cast<unsigned int>(n);
-    return 1;
-}
-
-}  // extern "C"
 
 TEST_CASE("an interrupted dump is read again from a clean slate") {
-    ScriptedKernel kernel;
-    g_kernel = &kernel;
-    kernel.answers = {{1, true}, {2, false}};
+    Kernel kernel;
+    Use use(kernel);
+    answer_flowtable_dumps(kernel, {{1, true}, {2, false}});
     ctnft::NetlinkSocket sock;
     REQUIRE(sock.open(200));
     uint32_t count = 99;
@@ -106,15 +64,14 @@ TEST_CASE("an interrupted dump is read again from a clean slate") {
     CHECK(s.ok());
     CHECK(count == 2);  // not 1 + 2
     CHECK(kernel.requests == 2);
-    g_kernel = nullptr;
 }
 
 // A partial result would be a flowtable count of 0 while fw4 reloads: offloading reported off,
 // then on again (a second WARNING and notification).
 TEST_CASE("a dump interrupted every time is an error, never a partial result") {
-    ScriptedKernel kernel;
-    g_kernel = &kernel;
-    kernel.answers = {{0, true}, {0, true}, {0, true}, {1, false}};
+    Kernel kernel;
+    Use use(kernel);
+    answer_flowtable_dumps(kernel, {{0, true}, {0, true}, {0, true}, {1, false}});
     ctnft::NetlinkSocket sock;
     REQUIRE(sock.open(200));
     uint32_t count = 0;
@@ -126,5 +83,198 @@ TEST_CASE("a dump interrupted every time is an error, never a partial result") {
     // The socket is usable for the next read.
     CHECK(ctnft::count_flowtables(sock, count).ok());
     CHECK(count == 1);
-    g_kernel = nullptr;
+}
+
+// An error reply carries -errno; INT_MIN cannot be negated (signed overflow), and a positive
+// number is no errno: both are a malformed reply, never undefined behaviour.
+TEST_CASE("an error reply of INT_MIN or a positive number is a protocol error") {
+    for (int32_t bad : {std::numeric_limits<int32_t>::min(), 5}) {
+        Kernel kernel;
+        Use use(kernel);
+        kernel.respond = [bad](const nlmsghdr* req, uint32_t portid) {
+            Reply r(portid, req->nlmsg_seq);
+            r.error(bad);
+            return std::vector<std::vector<char>>{r.take()};
+        };
+        ctnft::NetlinkSocket sock;
+        REQUIRE(sock.open(200));
+        uint32_t count = 0;
+        const ctnft::Status s = ctnft::count_flowtables(sock, count);
+        CHECK_FALSE(s.ok());
+        CHECK(s.code() == EPROTO);
+        }
+}
+
+// A batch numbers its messages from the number it was given (begin, each message, end): a later
+// request must not reuse one of them, or a late reply to the batch answers it.
+TEST_CASE("requests after a batch do not reuse the batch's sequence numbers") {
+    Kernel kernel;
+    Use use(kernel);
+    kernel.respond = [](const nlmsghdr* req, uint32_t portid) {
+        std::vector<std::vector<char>> out;
+        if (req->nlmsg_type == NFNL_MSG_BATCH_BEGIN) out.push_back(batch_ack(req, portid));
+        else out.push_back(flowtable_dump(0, false, portid, req->nlmsg_seq));
+        return out;
+    };
+    ctnft::NetlinkSocket sock;
+    REQUIRE(sock.open(200));
+    ctnft::Batch batch(sock.next_seq());
+    ctnft::add_table(batch, ctnft::Family::ip, "t", 0);
+    ctnft::add_delete_table(batch, ctnft::Family::ip, "t");
+    ctnft::add_table(batch, ctnft::Family::ip, "t", 0);
+    REQUIRE(sock.commit(batch).ok());
+    const std::vector<uint32_t> batch_seqs = kernel.sent_seqs;
+    REQUIRE(batch_seqs.size() == 5);  // begin, three messages, end
+    uint32_t count = 0;
+    REQUIRE(ctnft::count_flowtables(sock, count).ok());
+    const uint32_t next = kernel.sent_seqs.back();
+    for (uint32_t seq : batch_seqs) CHECK(seq != next);
+}
+
+// ENOBUFS from recv says replies were lost, not that none are left: what is queued behind it is
+// drained too before the next conversation.
+TEST_CASE("the socket drains past ENOBUFS before a transaction") {
+    Kernel kernel;
+    Use use(kernel);
+    kernel.respond = [](const nlmsghdr* req, uint32_t portid) {
+        return std::vector<std::vector<char>>{batch_ack(req, portid)};
+    };
+    ctnft::NetlinkSocket sock;
+    REQUIRE(sock.open(200));
+    // Left over from an earlier conversation: an overrun, then a stale reply.
+    kernel.queued.push_back({{}, ENOBUFS});
+    {
+        Reply stale(sock.portid(), 1);
+        stale.error(-EEXIST);
+        kernel.queued.push_back({stale.take(), 0});
+    }
+    ctnft::Batch batch(sock.next_seq());
+    ctnft::add_table(batch, ctnft::Family::ip, "t", 0);
+    CHECK(sock.commit(batch).ok());
+    CHECK(kernel.queued_at_last_send == 0);
+}
+
+// A message builder states its room; a message that outgrows it is never sent.
+TEST_CASE("a batch refuses a message larger than its builder counted") {
+    ctnft::Batch batch(1);
+    nlmsghdr* nlh = batch.add(NFT_MSG_NEWTABLE, NFPROTO_IPV4, 0, "table ip big", 64);
+    mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, std::string(100, 'x').c_str());  // within the guard, past the room
+    const ctnft::Status s = batch.finish();
+    CHECK_FALSE(s.ok());
+    CHECK(s.code() == EMSGSIZE);
+    CHECK(s.message().find("table ip big") != std::string::npos);
+}
+
+namespace {
+
+// An nf_tables ruleset as the scripted kernel shows it to ManagedTable::read: the table's 18
+// counters, a generation, and how many rules the table holds.
+struct Ruleset {
+    uint32_t generation = 5;
+    std::size_t rules = 3;  // the map shape: one rule per chain
+    // Something flushes the table while the plugin checks its rules: the generation moves after
+    // the rule dump was answered.
+    bool flush_during_check = false;
+    std::vector<std::string> counters;
+    int table_gets = 0;
+};
+
+std::vector<std::vector<char>> answer_ruleset(Ruleset& rs, const nlmsghdr* req, uint32_t portid) {
+    Reply r(portid, req->nlmsg_seq);
+    const uint8_t msg = static_cast<uint8_t>(req->nlmsg_type & 0xff);
+    if (msg == NFT_MSG_GETOBJ) {
+        return {counter_dump("conntrack_stats", rs.counters, static_cast<uint16_t>(rs.generation), portid, req->nlmsg_seq)};
+    } else if (msg == NFT_MSG_GETGEN) {
+        nlmsghdr* nlh = r.message(nft_msg(NFT_MSG_NEWGEN), 0);
+        mnl_attr_put_u32(nlh, NFTA_GEN_ID, htonl(rs.generation));
+    } else if (msg == NFT_MSG_GETRULE) {
+        for (std::size_t i = 0; i < rs.rules; ++i) {
+            nlmsghdr* nlh = r.message(nft_msg(NFT_MSG_NEWRULE), NLM_F_MULTI, static_cast<uint16_t>(rs.generation));
+            mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, "conntrack_stats");
+            r.close();
+        }
+        r.done();
+        if (rs.flush_during_check) {
+            rs.flush_during_check = false;
+            rs.rules = 0;
+            ++rs.generation;
+        }
+    } else {
+        // A repair starts with a table lookup: refused here, the test only asks whether one began.
+        ++rs.table_gets;
+        r.error(-EPERM);
+    }
+    return {r.take()};
+}
+
+}  // namespace
+
+// The generation verified is the one read before the rules were checked: a flush between the
+// check and a second generation read is seen at the next read, not missed until some unrelated
+// ruleset change.
+TEST_CASE("a flush while the rules are checked is repaired at the next read") {
+    Kernel kernel;
+    Use use(kernel);
+    Ruleset rs;
+    ctnft::RulesetSpec spec;
+    for (const auto& rule : ctnft::counting_rules(spec)) rs.counters.push_back(rule.counter);
+    REQUIRE(rs.counters.size() == 18);
+    kernel.respond = [&rs](const nlmsghdr* req, uint32_t portid) { return answer_ruleset(rs, req, portid); };
+    ctnft::ManagedTable table(spec, false, /*owner_flag=*/false);
+    REQUIRE(table.open());
+    std::vector<ctnft::CounterValue> values;
+    std::size_t count = 0;
+    std::string repaired;
+    rs.flush_during_check = true;
+    REQUIRE(table.read(values, count, repaired).ok());
+    CHECK(repaired.empty());
+    CHECK(count == 18);
+    // The flush happened: the next read must find the rules gone and start a repair.
+    const ctnft::Status s = table.read(values, count, repaired);
+    CHECK(repaired == "the table's rules were removed by someone else");
+    CHECK(rs.table_gets == 1);
+    CHECK_FALSE(s.ok());  // the scripted kernel refuses the repair itself
+}
+
+// A child that another plugin forks must not inherit the socket: it would keep the kernel's
+// owner flag on our table alive after collectd is gone.
+TEST_CASE("the netlink socket is closed on exec") {
+    auto sockets = [] {
+        std::vector<int> fds;
+        for (int fd = 0; fd < 1024; ++fd) {
+            char link[64] = {};
+            const std::string path = "/proc/self/fd/" + std::to_string(fd);
+            if (readlink(path.c_str(), link, sizeof link - 1) > 0 && std::string(link).rfind("socket:", 0) == 0)
+                fds.push_back(fd);
+        }
+        return fds;
+    };
+    const std::vector<int> before = sockets();
+    ctnft::NetlinkSocket sock;
+    REQUIRE(sock.open(200));
+    int checked = 0;
+    for (int fd : sockets()) {
+        if (std::find(before.begin(), before.end(), fd) != before.end()) continue;
+        CHECK((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+        ++checked;
+    }
+    CHECK(checked == 1);
+}
+
+namespace {
+bool g_fail_table_alloc = false;
+}
+extern "C" nftnl_table* __real_nftnl_table_alloc();
+extern "C" nftnl_table* __wrap_nftnl_table_alloc() { return g_fail_table_alloc ? nullptr : __real_nftnl_table_alloc(); }
+
+// libnftnl's allocators return NULL when memory runs out: the batch is not sent, and nothing
+// dereferences the NULL.
+TEST_CASE("a libnftnl allocation that fails leaves a batch that is never sent") {
+    ctnft::Batch batch(1);
+    g_fail_table_alloc = true;
+    ctnft::add_table(batch, ctnft::Family::ip, "t", 0);
+    g_fail_table_alloc = false;
+    const ctnft::Status s = batch.finish();
+    CHECK_FALSE(s.ok());
+    CHECK(s.message().find("out of memory") != std::string::npos);
 }

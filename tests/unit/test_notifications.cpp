@@ -252,13 +252,24 @@ TEST_CASE("flow offloading's notifications say what changes in the graphs") {
 TEST_CASE("every repair is news of its own") {
     Notifier notifier(90);
     for (int i = 0; i < 2; ++i) {
-        const auto n = notifier.repaired(Family::ip, "conntrack_stats");
+        const auto n = notifier.repaired(Family::ip, "conntrack_stats", false);
         REQUIRE(n.size() == 1);
         CHECK(n[0].severity == Severity::warning);
         CHECK(n[0].type == "table");
         CHECK(n[0].type_instance == "conntrack_stats");
         CHECK(n[0].message.rfind("table ip conntrack_stats was changed by someone else and has been created again", 0) == 0);
+        CHECK(n[0].message.find("restart from zero") != std::string::npos);
     }
+}
+
+TEST_CASE("a repair that kept the counters does not say they restart") {
+    Notifier notifier(90);
+    const auto n = notifier.repaired(Family::ip, "conntrack_stats", true);
+    REQUIRE(n.size() == 1);
+    CHECK(n[0].type == "table");
+    CHECK(n[0].message.rfind("table ip conntrack_stats lost its rules to someone else and has them again", 0) == 0);
+    CHECK(n[0].message.find("restart from zero") == std::string::npos);
+    CHECK(n[0].message.find("kept their values") != std::string::npos);
 }
 
 TEST_CASE("messages fit collectd's 255 characters whatever the figures") {
@@ -275,9 +286,11 @@ TEST_CASE("messages fit collectd's 255 characters whatever the figures") {
     all.insert(all.end(), more.begin(), more.end());
     all.push_back(OffloadWatch::notice(OffloadWatch::Change::on, 4000000000u));
     all.push_back(OffloadWatch::notice(OffloadWatch::Change::off, 0));
-    more = reads.notifier().repaired(Family::inet, std::string(63, 'x'));
+    more = reads.notifier().repaired(Family::inet, std::string(63, 'x'), false);
     all.insert(all.end(), more.begin(), more.end());
-    REQUIRE(all.size() == 10);
+    more = reads.notifier().repaired(Family::inet, std::string(63, 'x'), true);
+    all.insert(all.end(), more.begin(), more.end());
+    REQUIRE(all.size() == 11);
     for (const auto& n : all) {
         INFO(n.message);
         CHECK(n.message.size() <= 255);

@@ -40,7 +40,78 @@ struct FlowtableReply {
     }
 };
 
+// A flowtable reply built by hand, for what libnftnl would not build: device names of any length,
+// any number of them.
+std::vector<uint64_t> hostile_reply(const std::vector<std::string>& devices) {
+    std::vector<uint64_t> storage(64 * 1024, 0);
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(storage.data()), NFT_MSG_NEWFLOWTABLE, NFPROTO_INET,
+                                          NLM_F_MULTI, 1);
+    mnl_attr_put_strz(nlh, NFTA_FLOWTABLE_TABLE, "fw4");
+    mnl_attr_put_strz(nlh, NFTA_FLOWTABLE_NAME, "ft");
+    nlattr* hook = mnl_attr_nest_start(nlh, NFTA_FLOWTABLE_HOOK);
+    mnl_attr_put_u32(nlh, NFTA_FLOWTABLE_HOOK_NUM, htonl(NF_NETDEV_INGRESS));
+    mnl_attr_put_u32(nlh, NFTA_FLOWTABLE_HOOK_PRIORITY, htonl(0));
+    nlattr* devs = mnl_attr_nest_start(nlh, NFTA_FLOWTABLE_HOOK_DEVS);
+    for (const auto& d : devices) mnl_attr_put_strz(nlh, NFTA_DEVICE_NAME, d.c_str());
+    mnl_attr_nest_end(nlh, devs);
+    mnl_attr_nest_end(nlh, hook);
+    return storage;
+}
+
+std::vector<std::string> device_names(std::size_t n, std::size_t length = 15) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < n; ++i) {
+        std::string name = "d" + std::to_string(i);
+        name.resize(length, 'x');
+        out.push_back(name);
+    }
+    return out;
+}
+
 }  // namespace
+
+TEST_CASE("a flowtable reply beyond the kernel's limits is malformed") {
+    FlowtableInfo f;
+    // The most the kernel holds: 255 devices of 15 characters.
+    auto ok = hostile_reply(device_names(kMaxHookDevices));
+    REQUIRE(parse_flowtable_message(reinterpret_cast<const nlmsghdr*>(ok.data()), f));
+    CHECK(f.devices.size() == kMaxHookDevices);
+    auto many = hostile_reply(device_names(kMaxHookDevices + 1));
+    CHECK_FALSE(parse_flowtable_message(reinterpret_cast<const nlmsghdr*>(many.data()), f));
+    auto long_name = hostile_reply({std::string(16, 'x')});  // IFNAMSIZ with its NUL: 15 characters
+    CHECK_FALSE(parse_flowtable_message(reinterpret_cast<const nlmsghdr*>(long_name.data()), f));
+    auto huge_name = hostile_reply({std::string(9000, 'x')});
+    CHECK_FALSE(parse_flowtable_message(reinterpret_cast<const nlmsghdr*>(huge_name.data()), f));
+}
+
+// The probe's chains name every device: each message is built within the room its builder
+// counted (AddressSanitizer, in the sanitizer pass, sees any byte past it).
+TEST_CASE("the probe for the most devices a chain can hook is built within its room") {
+    Flowtables all;
+    FlowtableInfo f;
+    f.devices = device_names(kMaxHookDevices);
+    all.add(f);
+    Batch batch(1);
+    add_offload_probe(batch, std::string(63, 't'), all, 0);
+    REQUIRE(batch.finish().ok());
+    CHECK(batch.size() > kMaxHookDevices * 2 * 16);
+}
+
+TEST_CASE("a probe for more devices than a chain can hook is refused before it is sent") {
+    Flowtables all;
+    for (int t = 0; t < 2; ++t) {
+        FlowtableInfo f;
+        f.devices = device_names(200);
+        for (auto& d : f.devices) d[0] = static_cast<char>('a' + t);
+        all.add(f);
+    }
+    REQUIRE(all.devices.size() == 400);
+    Batch batch(1);
+    add_offload_probe(batch, "conntrack_stats", all, 0);
+    const Status s = batch.finish();
+    CHECK_FALSE(s.ok());
+    CHECK(s.message().find("400 devices") != std::string::npos);
+}
 
 TEST_CASE("a flowtable reply of fw4's shape is parsed") {
     FlowtableReply r("fw4", "ft", 0, {"br-lan", "eth1"});
@@ -192,10 +263,24 @@ TEST_CASE("the tally never goes back: a packet counted behind after ahead was re
     t.sample(Protocol::tcp, 100, 10);
     t.sample(Protocol::tcp, 100, 12);  // two packets reached the behind chain since
     CHECK(t.total(Protocol::tcp) == 90);
-    t.sample(Protocol::tcp, 5, 9);     // behind above ahead: never negative
+    t.sample(Protocol::tcp, 100, 110);  // behind above ahead: never negative
     CHECK(t.total(Protocol::tcp) == 90);
-    t.sample(Protocol::tcp, 120, 12);
+    t.sample(Protocol::tcp, 220, 112);
     CHECK(t.total(Protocol::tcp) == 108);
+}
+
+// `nft reset counters` zeroes the probe's counters: the total goes on from where it was, not
+// flat until the new difference passes the old one.
+TEST_CASE("the tally continues after the probe's counters were reset") {
+    OffloadTally t;
+    t.sample(Protocol::tcp, 1000, 0);
+    t.sample(Protocol::tcp, 10, 0);   // reset, then 10 more
+    CHECK(t.total(Protocol::tcp) == 1010);
+    t.sample(Protocol::tcp, 500, 0);
+    CHECK(t.total(Protocol::tcp) == 1500);
+    t.sample(Protocol::udp, 50, 20);
+    t.sample(Protocol::udp, 60, 5);   // behind went back: reset too
+    CHECK(t.total(Protocol::udp) == 30 + 55);
 }
 
 TEST_CASE("a probe made again continues the totals from where they were") {

@@ -263,14 +263,16 @@ TEST_CASE("Priority takes whole numbers above -200") {
     }
 }
 
-TEST_CASE("booleans are true/false or the strings \"true\"/\"false\"") {
+TEST_CASE("booleans are true/false, or in quotes what collectd's own options take") {
     for (const char* key : {"Manage", "ReportBytes", "KeepTable", "OwnerFlag", "ConntrackStats", "PerCPU"}) {
         for (const bool value : {true, false}) {
-            for (const int form : {0, 1, 2}) {
+            for (const int form : {0, 1, 2, 3, 4}) {
                 ConfigBlock b = plugin_block();
                 if (form == 0) b.add(key, value);
                 else if (form == 1) b.add(key, value ? "true" : "false");
-                else b.add(key, value ? "TRUE" : "False");
+                else if (form == 2) b.add(key, value ? "TRUE" : "False");
+                else if (form == 3) b.add(key, value ? "yes" : "no");
+                else b.add(key, value ? "On" : "OFF");
                 INFO(key << " " << value << " form " << form);
                 const Parsed p = parse(b);
                 REQUIRE(p.status.ok());
@@ -464,7 +466,7 @@ TEST_CASE("boolean errors") {
         for (int form : {0, 1, 2, 3, 4}) {
             INFO(form);
             ConfigBlock b = plugin_block();
-            if (form == 0) b.add(key, "yes");
+            if (form == 0) b.add(key, "enabled");
             else if (form == 1) b.add(key, 1.0);
             else if (form == 2) b.add(key, {true, false});
             else if (form == 3) b.add(key, {});
@@ -516,9 +518,9 @@ TEST_CASE("errors for keys spelled in another case name the key") {
         add("State", "estab");
         add("Priority", "ten");
         add("Priority", -200.0);
-        add("Manage", "yes");
+        add("Manage", "enabled");
         add("ReportBytes", 2.0);
-        add("KeepTable", "no");
+        add("KeepTable", "nope");
         return out;
     }();
     for (auto [key, block] : cases) {
@@ -591,8 +593,26 @@ TEST_CASE("Manage false with Table, Family and ReportBytes gives no warning") {
 TEST_CASE("Manage false still checks the table name and the values") {
     SECTION("table name") {
         ConfigBlock b = plugin_block();
-        b.add("Manage", false).add("Table", "fwd");
-        CHECK(starts_with(error_of(b), "Table: \"fwd\" is an nft keyword"));
+        b.add("Manage", false).add("Table", "a/b");
+        CHECK(starts_with(error_of(b), "Table: \"a/b\" contains a character other than letters, digits, '_', '-' and '.'"));
+        ConfigBlock empty = plugin_block();
+        empty.add("Table", "").add("Manage", false);
+        CHECK(starts_with(error_of(empty), "Table: the name is empty"));
+    }
+    SECTION("names nft allows for an existing table, in either order of the keys") {
+        for (const char* name : {"my-table", "stats.v2", "fwd", "_x"}) {
+            INFO(name);
+            ConfigBlock b = plugin_block();
+            b.add("Table", name).add("Manage", false);
+            const Parsed p = parse(b);
+            CHECK(p.status.ok());
+            CHECK(p.config.ruleset.table == name);
+        }
+    }
+    SECTION("the same names are refused for a table the plugin makes") {
+        ConfigBlock b = plugin_block();
+        b.add("Table", "my-table");
+        CHECK(starts_with(error_of(b), "Table: \"my-table\" contains a character other than letters, digits and '_'"));
     }
     SECTION("family") {
         ConfigBlock b = plugin_block();
@@ -661,7 +681,7 @@ TEST_CASE("a bad block logs one error naming the key, and init then fails quietl
     make("Table", "a-b", "letters, digits or '_'");
     make("Table", 3.0, "quoted string");
     make("Family", "ip4", "ip, ip6, inet");
-    make("Manage", "yes", "true or false");
+    make("Manage", "enabled", "true or false");
     make("Protocol", "sctp", "tcp, udp, icmp, icmpv6");
     make("Hook", "ingress", "prerouting, input, forward, output, postrouting");
     make("State", "closed", "new, established, related, invalid, untracked");

@@ -11,10 +11,13 @@ source "$(dirname "$0")/../lib/collectd.sh"
 topology
 H=router/conntrack_nft
 
+# FLOWTABLE_OPTIONS: more plugin options (tests/vm/flowtable_count_offloaded.sh: the offload
+# probe besides, in the configuration of issue 28's report).
 write_conf "$TMP/collectd.conf" <<CONF
 <Plugin conntrack_nft>
   OwnerFlag false
   Notifications true
+${FLOWTABLE_OPTIONS:-}
 </Plugin>
 CONF
 start_collectd "$ROUTER" "$TMP/collectd.conf"
@@ -85,6 +88,14 @@ assert_eq 0 "$(grep -c 'flow offloading is off again' "$TMP/collectd.log" || tru
 # logfile writes the plugin's WARNING and the notification (Notification: ... message = ...).
 assert_eq 1 "$(grep -c -F "$warning" <<< "$(grep -v 'Notification:' "$TMP/collectd.log")" || true)" "WARNING lines"
 assert_eq 1 "$(grep 'Notification:' "$TMP/collectd.log" | grep -c 'flow offloading is on' || true)" "offload notifications"
+if [[ ${FLOWTABLE_OPTIONS:-} == *CountOffloaded* ]]; then
+    # The probe follows the flowtable across reloads and restarts, said once for these devices.
+    assert_eq 1 "$(log_count 'conntrack_nft plugin: counting offloaded forward packets at ingress of r0, r1')" \
+        "log lines about the probe on r0, r1"
+    grep -q 'table netdev conntrack_stats' <<< "$(in_ns "$ROUTER" nft list tables)" &&
+        pass "the probe is there while the flowtable is" || fail "no probe while the flowtable is there"
+    assert_eq 0 "$(log_count 'ERROR')" "errors in the daemon log"
+fi
 
 in_ns "$ROUTER" nft delete table inet fw4
 wait_for 60 grep -q 'conntrack_nft plugin: flow offloading is off again' "$TMP/collectd.log" &&

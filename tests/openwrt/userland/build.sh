@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds OpenWrt's userland from upstream sources for the OpenWrt tests: libubox (+jshn), ubus,
-# uci, ucode, rpcd, uhttpd, lucihttp, cgi-io, and per LuCI version luci-base's ucode module
+# uci, ucode, rpcd, uhttpd, lucihttp, cgi-io, firewall4 (OUT_DIR/firewall4), and per LuCI version luci-base's ucode module
 # (luci.core) and ucode-mod-html. Installed as OpenWrt installs them (prefix /usr) into
 # OUT_DIR/staging; OUT_DIR/luci/<version>/ holds each LuCI tree and its native parts.
 #   build.sh SRC_DIR OUT_DIR      SRC_DIR: ../shared/openwrt-src (git bundles, LuCI tarballs)
@@ -35,7 +35,7 @@ if [ "$(cat "$OUT/.done" 2>/dev/null)" = "$WANT" ]; then
     exit 0
 fi
 START=$(date +%s)
-rm -rf "$OUT/src" "$OUT/build" "$STAGE" "$OUT/luci" "$OUT/.done"
+rm -rf "$OUT/src" "$OUT/build" "$STAGE" "$OUT/luci" "$OUT/firewall4" "$OUT/.done"
 mkdir -p "$OUT/src" "$OUT/build" "$STAGE"
 
 checkout() {  # checkout NAME COMMIT: a clone of NAME.bundle at COMMIT in $OUT/src/NAME
@@ -95,6 +95,11 @@ mkdir -p "$STAGE/usr/sbin"
 mkdir -p "$STAGE/www/cgi-bin"
 for f in upload download backup exec; do ln -sf ../../usr/libexec/cgi-io "$STAGE/www/cgi-bin/cgi-$f"; done
 if [ -e "$STAGE/usr/sbin/cgi-io" ]; then mkdir -p "$STAGE/usr/libexec"; mv "$STAGE/usr/sbin/cgi-io" "$STAGE/usr/libexec/cgi-io"; fi
+
+# firewall4 (fw4) as its package installs it (root/ -> /), kept apart from the staging tree that
+# every LuCI root copies: only the fw4 tests lay it out (root.sh, owrt_fw4).
+mkdir -p "$OUT/firewall4"
+cp -a "$OUT/src/firewall4/root/." "$OUT/firewall4/"
 
 # Per LuCI version: the tree, luci-base's ucode module and ucode-mod-html, built against the
 # one userland above.

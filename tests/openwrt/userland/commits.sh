@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The upstream commits the OpenWrt tests build (../shared/openwrt-src/MANIFEST.tsv names the
+# The upstream commits the OpenWrt tests build (and firewall4, which they run as it is) (../shared/openwrt-src/MANIFEST.tsv names the
 # repositories). One userland serves all four LuCI versions: ucode, ubus, uci, rpcd and libubox
 # keep their interfaces, and uhttpd is past 7e64e8b (2025-07-06), the fix for chunked CGI and
 # ucode responses that b3e3c05 (2024-01-23) broke.
@@ -13,6 +13,7 @@ declare -A COMMITS=(
     [uhttpd]=f682ccabee9ed5f39dd3b0aaf96228975eeb478d    # 2026-07-24
     [lucihttp]=9b5b683fbb2bb0010aa031d620d0ab8105516757  # 2023-03-15
     [cgi-io]=901b0f0463c9d16a8cf5b9ed37118d8484bc9176    # 2022-08-10
+    [firewall4]=b6e5157527d361f99ad52eaa6da273cb0f2dfd59 # 2025-03-17 (ucode and shell: nothing to compile)
 )
 # LuCI subsets (luci-<version>.tar.gz), in release order.
 LUCI_VERSIONS=(23.05 24.10 25.12 master-2026-06)

@@ -3,7 +3,10 @@
 #   owrt_userland                       builds (or reuses) the userland; skips without the sources
 #   owrt_layout VERSION ROOT [SO]       lays out / of a router with LuCI VERSION and our feed
 #   owrt_first_boot ROOT                runs /etc/uci-defaults/* as OpenWrt's first boot does
-#   owrt_chroot ROOT CMD...             runs CMD in ROOT, in a private mount namespace
+#   owrt_chroot ROOT CMD...             runs CMD in ROOT, in a private mount namespace (/tmp a
+#                                       fresh tmpfs, or the directory OWRT_TMP names; in the
+#                                       network namespace OWRT_NETNS names, if set)
+#   owrt_fw4 ROOT                       adds firewall4 (fw4) to ROOT
 # ROOT holds only what OpenWrt packages install; the host's libraries, busybox (OpenWrt's shell
 # and tools) and collectd are reached through /host, the host's / bind-mounted read-only inside
 # the namespace. Nothing on the host changes: the mounts end with the namespace.
@@ -106,19 +109,27 @@ owrt_chroot() {  # owrt_chroot ROOT CMD...
     local root=$1
     shift
     # shellcheck disable=SC2016  # expanded by the inner shell
-    unshare -m --propagation private -- bash -c '
+    # OWRT_NETNS: in that network namespace (the router's), /sys included.
+    ${OWRT_NETNS:+ip netns exec "$OWRT_NETNS"} unshare -m --propagation private -- bash -c '
         set -e
-        R=$1; shift
+        R=$1 T=$2; shift 2
         mount --rbind / "$R/host"
         mount -o remount,bind,ro "$R/host"
         mount --rbind /dev "$R/dev"
         mount --rbind /proc "$R/proc"
         mount --rbind /sys "$R/sys"
-        mount -t tmpfs -o mode=1777 tmpfs "$R/tmp"
+        # OWRT_TMP: a directory kept across calls (/var/run: the ubus socket, the fw4 state).
+        if [ -n "$T" ]; then mount --bind "$T" "$R/tmp"; else mount -t tmpfs -o mode=1777 tmpfs "$R/tmp"; fi
         # What /etc/init.d/boot makes on a router (/var is /tmp).
-        mkdir -p "$R"/tmp/run "$R"/tmp/log "$R"/tmp/lock "$R"/tmp/state "$R"/tmp/tmp "$R"/tmp/.uci
+        mkdir -p "$R"/tmp/run/ubus "$R"/tmp/log "$R"/tmp/lock "$R"/tmp/state "$R"/tmp/tmp "$R"/tmp/.uci
         exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin:/host/usr/sbin:/host/usr/bin HOME=/root \
-            TERM=dumb LANG=C chroot "$R" "$@"' owrt_chroot "$root" "$@"
+            TERM=dumb LANG=C chroot "$R" "$@"' owrt_chroot "$root" "${OWRT_TMP:-}" "$@"
+}
+
+owrt_fw4() {  # owrt_fw4 ROOT: firewall4 as its package installs it, nft from the host
+    cp -a "$OWRT_OUT/firewall4/." "$1/"
+    # fw4 runs /usr/sbin/nft by that path and `nft` from PATH: Debian's nftables is the loader.
+    ln -sf /host/usr/sbin/nft "$1/usr/sbin/nft"
 }
 
 owrt_first_boot() {  # owrt_first_boot ROOT: /etc/uci-defaults/*, kept only if it fails
