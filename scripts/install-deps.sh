@@ -51,6 +51,9 @@ tests=(
     # Debian's 32-bit collectd; qemu-i386-static runs the 32-bit tests where the kernel has no
     # IA32 emulation (Debian registers no binfmt handler for i386 on amd64)
     g++-i686-linux-gnu libnftnl-dev:i386 libmnl-dev:i386 libstdc++6:i386 debootstrap qemu-user-static
+    # OpenWrt's own build system (scripts/openwrt-build.sh): the host tools its tools/ would build
+    # (gawk and rsync for its prerequisite check), llvm's binutils and lld for the zig toolchain
+    gawk rsync zstd fakeroot unzip ninja-build llvm lld
 )
 packages=("${demo[@]}")
 [ "$only_demo" = 1 ] || packages+=("${tests[@]}")

@@ -40,7 +40,7 @@ echo "ok: eslint"
 # One rule for table names in the plugin and in the dialog: the dialog's NFT_KEYWORDS is
 # nft/model.cpp's kReservedWords, the same words, both ways (the lab types each one into the
 # real dialog; tests/openwrt/luci/dialog_cases.txt runs the other rules on both sides).
-node - nft/model.cpp openwrt-feed/collectd-mod-conntrack-nft/files/www/luci-static/resources/view/statistics/plugins/conntrack_nft.js <<'JS'
+node - nft/model.cpp openwrt-feed/luci-app-statistics-conntrack-nft/files/www/luci-static/resources/view/statistics/plugins/conntrack_nft.js <<'JS'
 const fs = require('fs');
 const [cpp, js] = process.argv.slice(2).map((f) => fs.readFileSync(f, 'utf8'));
 const words = (re, text, quote) => {

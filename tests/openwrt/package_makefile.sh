@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The feed's package Makefile has what openwrt/packages requires and what this package needs:
-# the fields, the dependencies (collectd's build tree, the kernel modules the rules use), the
-# version of CMakeLists.txt, and every file it installs exists and is valid JSON where JSON.
+# The feed's package Makefiles have what openwrt/packages requires and what this package needs:
+# the fields, the dependencies (collectd's headers from collectd's own tarball, the kernel modules
+# the rules use), the version of CMakeLists.txt, and every file they install exists and is valid
+# JSON where JSON. (scripts/openwrt-build.sh runs them in OpenWrt's real build system.)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 PKG="$ROOT/openwrt-feed/collectd-mod-conntrack-nft"
 MK="$PKG/Makefile"
+LPKG="$ROOT/openwrt-feed/luci-app-statistics-conntrack-nft"
+LMK="$LPKG/Makefile"
 FAILED=0
 pass() { echo "ok: $*"; }
 fail() { echo "FAIL: $*"; FAILED=1; }
@@ -16,7 +19,7 @@ command -v jq > /dev/null || { echo "FAIL: needs jq"; exit 1; }
 field() { sed -n "/^$1:=/{s/^$1:=//p;q}" "$MK"; }  # field NAME: value of the first NAME:=...
 
 # Fields openwrt/packages' CONTRIBUTING asks for, each non-empty.
-for f in PKG_NAME PKG_VERSION PKG_RELEASE PKG_MAINTAINER PKG_LICENSE PKG_BUILD_DEPENDS; do
+for f in PKG_NAME PKG_VERSION PKG_RELEASE PKG_MAINTAINER PKG_LICENSE; do
     if [ -n "$(field "$f")" ]; then pass "$f:=$(field "$f")"; else fail "$f missing or empty"; fi
 done
 [ "$(field PKG_NAME)" = collectd-mod-conntrack-nft ] && pass "PKG_NAME follows collectd-mod-<name>" ||
@@ -37,55 +40,78 @@ project_version=$(sed -n 's/^project(conntrack_nft VERSION \([0-9.]*\).*/\1/p' "
 [ "$(field PKG_VERSION)" = "$project_version" ] && pass "PKG_VERSION = CMakeLists.txt's $project_version" ||
     fail "PKG_VERSION $(field PKG_VERSION) differs from CMakeLists.txt's project VERSION $project_version"
 
-# Build: cmake.mk against collectd's build tree, which OpenWrt's collectd does not install.
+# Build: cmake.mk against collectd's headers unpacked from collectd's own tarball into the
+# package's build directory: never collectd's build directory, which CONFIG_AUTOREMOVE empties.
 grep -qx 'include $(INCLUDE_DIR)/package.mk' "$MK" && pass "includes package.mk" || fail "no include of package.mk"
 grep -qx 'include $(INCLUDE_DIR)/cmake.mk' "$MK" && pass "includes cmake.mk" || fail "no include of cmake.mk"
-[ "$(field PKG_BUILD_DEPENDS)" = collectd ] && pass "PKG_BUILD_DEPENDS:=collectd" || fail "PKG_BUILD_DEPENDS must be collectd"
-grep -q -- '-DCOLLECTD_SOURCE_DIR=$(COLLECTD_BUILD_DIR)' "$MK" && grep -q '$(BUILD_DIR)/collectd-\*' "$MK" &&
-    pass "COLLECTD_SOURCE_DIR points at \$(BUILD_DIR)/collectd-*" || fail "no -DCOLLECTD_SOURCE_DIR at collectd's build dir"
+grep -qF '$(BUILD_DIR)/collectd' "$MK" && fail "the Makefile still reads collectd's build directory" ||
+    pass "no use of collectd's build directory"
+[ -z "$(field PKG_BUILD_DEPENDS)" ] && pass "no PKG_BUILD_DEPENDS on collectd (headers from its tarball)" ||
+    fail "PKG_BUILD_DEPENDS:=$(field PKG_BUILD_DEPENDS) (collectd's build dir does not survive CONFIG_AUTOREMOVE)"
+grep -q -- '-DCOLLECTD_SOURCE_DIR=$(COLLECTD_HEADERS)' "$MK" && pass "COLLECTD_SOURCE_DIR is the package's own copy of collectd's headers" ||
+    fail "no -DCOLLECTD_SOURCE_DIR=\$(COLLECTD_HEADERS)"
 grep -q -- '-DCONNTRACK_NFT_TESTS=OFF' "$MK" && pass "tests off in the package build" || fail "CONNTRACK_NFT_TESTS not OFF"
+[ "$(field PKG_BUILD_FLAGS)" = no-mips16 ] && pass "PKG_BUILD_FLAGS:=no-mips16 (never run as MIPS16)" || fail "PKG_BUILD_FLAGS must be no-mips16"
+[ "$(field PKG_BUILD_PARALLEL)" = 1 ] && pass "PKG_BUILD_PARALLEL:=1" || fail "no PKG_BUILD_PARALLEL:=1"
+[[ " $(field PKG_CONFIG_DEPENDS) " == *" CONFIG_COLLECTD_MOD_CONNTRACK_NFT_LIBSTDCPP "* ]] &&
+    pass "PKG_CONFIG_DEPENDS has the libstdcpp option (toggling it rebuilds)" || fail "PKG_CONFIG_DEPENDS lacks CONFIG_COLLECTD_MOD_CONNTRACK_NFT_LIBSTDCPP"
+# collectd's tarball: the version and hash of the packages feed's utils/collectd.
+[ "$(field COLLECTD_VERSION)" = 5.12.0 ] && [ "$(field COLLECTD_SOURCE)" = 'collectd-$(COLLECTD_VERSION).tar.bz2' ] &&
+    [[ "$(field COLLECTD_HASH)" =~ ^[0-9a-f]{64}$ ]] && pass "collectd's tarball named as utils/collectd names it" ||
+    fail "COLLECTD_VERSION/SOURCE/HASH"
 
-# Packages and their dependencies.
+# Packages and their dependencies: one package per Makefile (a source's packages share their
+# dependencies, and LuCI's would be built with the plugin).
+pkg_mk() { case "$1" in luci-*) echo "$LMK" ;; *) echo "$MK" ;; esac; }
 for p in collectd-mod-conntrack-nft luci-app-statistics-conntrack-nft; do
-    grep -q "^\$(eval \$(call BuildPackage,$p))$" "$MK" && pass "BuildPackage $p" || fail "no BuildPackage for $p"
+    m=$(pkg_mk "$p")
+    [ "$(grep -c '^\$(eval \$(call BuildPackage,' "$m")" = 1 ] && grep -q "^\$(eval \$(call BuildPackage,$p))$" "$m" &&
+        pass "BuildPackage $p, alone in its Makefile" || fail "no BuildPackage for $p alone in $m"
     for f in SECTION CATEGORY TITLE DEPENDS; do
-        grep -q "^  $f:=." <<< "$(sed -n "/^define Package\/$p$/,/^endef/p" "$MK")" && pass "$p: $f" || fail "$p: no $f"
+        grep -q "^  $f:=." <<< "$(sed -n "/^define Package\/$p$/,/^endef/p" "$m")" && pass "$p: $f" || fail "$p: no $f"
     done
-    grep -q . <<< "$(sed -n "/^define Package\/$p\/description$/,/^endef/p" "$MK" | sed '1d;$d')" && pass "$p: description" ||
+    grep -q . <<< "$(sed -n "/^define Package\/$p\/description$/,/^endef/p" "$m" | sed '1d;$d')" && pass "$p: description" ||
         fail "$p: no description"
 done
+[ "$(sed -n 's/^PKG_VERSION:=//p' "$LMK")" = "$(field PKG_VERSION)" ] && pass "the LuCI package has the plugin's version" ||
+    fail "the LuCI package's PKG_VERSION differs from the plugin's"
 deps=$(sed -n '/^define Package\/collectd-mod-conntrack-nft$/,/^endef/p' "$MK" | sed -n 's/^  DEPENDS:=//p')
-# collectd without +: like the collectd-mod-* packages, shown in collectd's menu. nft_ct and
+# +collectd: selecting the plugin alone selects collectd (without + a fresh .config loses the
+# plugin at defconfig: "depends on PACKAGE_collectd"). nft_ct and
 # nft_objref are in kmod-nft-core; ctnetlink (ConntrackStats) in kmod-nf-conntrack-netlink.
 # libstdcpp only with the option that links it (the default build needs no C++ runtime library).
-for d in collectd +libnftnl +libmnl +COLLECTD_MOD_CONNTRACK_NFT_LIBSTDCPP:libstdcpp +kmod-nft-core +kmod-nf-conntrack-netlink; do
+for d in +collectd +libnftnl +libmnl +COLLECTD_MOD_CONNTRACK_NFT_LIBSTDCPP:libstdcpp +kmod-nft-core +kmod-nf-conntrack-netlink; do
     [[ " $deps " == *" $d "* ]] && pass "DEPENDS has $d" || fail "DEPENDS lacks $d (have: $deps)"
 done
 # One name for the plugin in the package manager and in LuCI: both packages' TITLE and the LuCI
 # package's description carry the title of the LuCI plugin entry (Statistics > Setup's row and dialog).
-ltitle=$(jq -r .title "$PKG/files/usr/share/luci/statistics/plugins/conntrack_nft.json")
+ltitle=$(jq -r .title "$LPKG/files/usr/share/luci/statistics/plugins/conntrack_nft.json")
 [ -n "$ltitle" ] && [ "$ltitle" != null ] || fail "no title in the LuCI plugin JSON"
 for p in collectd-mod-conntrack-nft luci-app-statistics-conntrack-nft; do
-    t=$(sed -n "/^define Package\/$p$/,/^endef/p" "$MK" | sed -n 's/^  TITLE:=//p')
+    t=$(sed -n "/^define Package\/$p$/,/^endef/p" "$(pkg_mk "$p")" | sed -n 's/^  TITLE:=//p')
     [[ "$t" == *"$ltitle"* ]] && pass "$p: TITLE names the plugin as LuCI does ($ltitle): $t" ||
         fail "$p: TITLE \"$t\" does not contain LuCI's title \"$ltitle\""
 done
-grep -qF "Network plugins > $ltitle)" <<< "$(sed -n '/^define Package\/luci-app-statistics-conntrack-nft\/description$/,/^endef/p' "$MK")" &&
+grep -qF "Network plugins > $ltitle)" <<< "$(sed -n '/^define Package\/luci-app-statistics-conntrack-nft\/description$/,/^endef/p' "$LMK")" &&
     pass "the LuCI package's description names the menu entry as LuCI shows it" ||
     fail "the LuCI package's description does not say 'Network plugins > $ltitle'"
-grep -q 'PKGARCH:=all' "$MK" && pass "LuCI package is architecture-independent" || fail "LuCI package needs PKGARCH:=all"
+grep -q 'PKGARCH:=all' "$LMK" && pass "LuCI package is architecture-independent" || fail "LuCI package needs PKGARCH:=all"
 
 # Installed files: collectd's init script needs both the .so and the JSON.
 grep -q 'usr/lib/collectd/conntrack_nft.so' "$MK" && pass "installs /usr/lib/collectd/conntrack_nft.so" ||
     fail "does not install /usr/lib/collectd/conntrack_nft.so"
-for f in $(grep -o '\./files/[^ ]*' "$MK" | sort -u); do
-    [ -f "$PKG/$f" ] && pass "exists: $f" || fail "installed file missing: $f"
-    case "$f" in *.json) jq -e . "$PKG/$f" > /dev/null && pass "valid JSON: $f" || fail "invalid JSON: $f" ;; esac
+for m in "$MK" "$LMK"; do
+    for f in $(grep -o '\./files/[^ ]*' "$m" | sort -u); do
+        [ -f "$(dirname "$m")/$f" ] && pass "exists: $f" || fail "installed file missing: $f"
+        case "$f" in *.json) jq -e . "$(dirname "$m")/$f" > /dev/null && pass "valid JSON: $f" || fail "invalid JSON: $f" ;; esac
+    done
 done
-for f in usr/share/collectd/plugin/conntrack_nft.json usr/share/luci/statistics/plugins/conntrack_nft.json \
+grep -q "files/usr/share/collectd/plugin/conntrack_nft.json" "$MK" && pass "the plugin installs its collectd JSON" ||
+    fail "the plugin does not install /usr/share/collectd/plugin/conntrack_nft.json"
+for f in usr/share/luci/statistics/plugins/conntrack_nft.json \
          www/luci-static/resources/view/statistics/plugins/conntrack_nft.js \
          www/luci-static/resources/statistics/rrdtool/definitions/conntrack_nft.js; do
-    grep -q "files/$f" "$MK" && pass "installs /$f" || fail "does not install /$f"
+    grep -q "files/$f" "$LMK" && pass "the LuCI package installs /$f" || fail "the LuCI package does not install /$f"
 done
 
 # collectd's init script reads "string", "bool", "list" only; every key one the plugin accepts.
@@ -118,8 +144,8 @@ for f in $(field PKG_LICENSE_FILES); do
 done
 
 # The Makefile's own logic, run by make against stand-ins for OpenWrt's rules.mk, package.mk and
-# cmake.mk (no SDK here): expanded as package.mk expands a package's Build/Configure (call, then
-# eval, then the recipe), so the $$$$ escapes are what the SDK sees.
+# cmake.mk: expanded as package.mk expands a package's Build/Configure (call, then eval, then the
+# recipe), so the $$$$ escapes are what the build sees. (The real build: scripts/openwrt-build.sh.)
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 mkdir -p "$T/top/include" "$T/build"
@@ -129,8 +155,13 @@ INCLUDE_DIR := $(TOPDIR)/include
 RULES
 cat > "$T/top/include/package.mk" <<'PKGMK'
 BuildPackage =
+Download =
+PKG_BUILD_DIR ?= $(BUILD_DIR)/$(PKG_NAME)-$(PKG_VERSION)
 define Build/Configure/Default
 	@echo "cmake $(CMAKE_OPTIONS)"
+endef
+define Build/Configure
+	$(call Build/Configure/Default)
 endef
 PKGMK
 : > "$T/top/include/cmake.mk"
@@ -146,23 +177,15 @@ endef
 \$(eval \$(call Harness))
 HARNESS
 run_make() { (cd "$PKG" && make -s --no-print-directory -f "$T/harness.mk" "$@" 2>&1); }
-tree() { mkdir -p "$T/build/$1/src/daemon" && touch "$T/build/$1/src/config.h" "$T/build/$1/src/daemon/plugin.h"; }
 
-out=$(run_make configure BUILD_DIR="$T/build") && fail "configure without collectd's tree succeeded: $out" ||
-    { [[ "$out" == *"not found; build collectd first"* ]] && pass "no collectd tree: clear error" || fail "no collectd tree: $out"; }
-tree collectd-5.12.0
-out=$(run_make configure BUILD_DIR="$T/build") || fail "configure with one collectd tree failed: $out"
-[[ "$out" == *"-DCOLLECTD_SOURCE_DIR=$T/build/collectd-5.12.0 "* ]] && pass "one collectd tree: used" || fail "one tree: $out"
+out=$(run_make configure BUILD_DIR="$T/build") || fail "configure failed: $out"
+[[ "$out" == *"-DCOLLECTD_SOURCE_DIR=$T/build/collectd-mod-conntrack-nft-$(field PKG_VERSION)/collectd-headers "* ]] &&
+    pass "collectd's headers in the package's own build directory" || fail "COLLECTD_SOURCE_DIR: $out"
 [[ "$out" == *"-DCONNTRACK_NFT_MINIMAL_RUNTIME=ON"* ]] && pass "default: built without the C++ runtime library" ||
     fail "default build is not CONNTRACK_NFT_MINIMAL_RUNTIME=ON: $out"
 out=$(run_make configure BUILD_DIR="$T/build" CONFIG_COLLECTD_MOD_CONNTRACK_NFT_LIBSTDCPP=y) || fail "$out"
 [[ "$out" == *"-DCONNTRACK_NFT_MINIMAL_RUNTIME=OFF"* ]] && pass "the libstdcpp option builds with the C++ runtime" ||
     fail "CONFIG_COLLECTD_MOD_CONNTRACK_NFT_LIBSTDCPP=y does not turn the minimal runtime off: $out"
-# A stale tree that sorts after the real one as text (5.9.0 > 5.12.0): refused, both named.
-tree collectd-5.9.0
-out=$(run_make configure BUILD_DIR="$T/build") && fail "configure with two collectd trees succeeded: $out" ||
-    { [[ "$out" == *"more than one collectd build tree"*"collectd-5.12.0"*"collectd-5.9.0"* ]] &&
-        pass "two collectd trees: clear error naming both" || fail "two collectd trees: $out"; }
 out=$(run_make print-file-depends)
 for part in nft plugin cmake CMakeLists.txt; do
     [[ " $out " == *" $ROOT/$part "* ]] && [ -e "$ROOT/$part" ] && pass "PKG_FILE_DEPENDS watches $part/ (an edit rebuilds)" ||

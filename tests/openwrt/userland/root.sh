@@ -19,7 +19,8 @@ OWRT_SRC=${OWRT_SRC:-$OWRT_REPO/../shared/openwrt-src}
 # OWRT_USERLAND_DIR: another build tree's userland (the sanitizer pass reuses the main one's:
 # OpenWrt's programs are not ours to sanitize).
 OWRT_OUT=${OWRT_USERLAND_DIR:-$BUILD_DIR/openwrt/userland}
-OWRT_FEED="$OWRT_REPO/openwrt-feed/collectd-mod-conntrack-nft/files"
+# The feed's two packages, each in its own folder.
+OWRT_FEED=("$OWRT_REPO/openwrt-feed/collectd-mod-conntrack-nft/files" "$OWRT_REPO/openwrt-feed/luci-app-statistics-conntrack-nft/files")
 
 owrt_userland() {
     [ -f "$OWRT_SRC/MANIFEST.tsv" ] ||
@@ -51,7 +52,7 @@ owrt_layout() {  # owrt_layout VERSION ROOT [PLUGIN_SO]
     mkdir -p "$root/lib/config"
     [ -f "$root/lib/config/uci.sh" ] || owrt_uci_sh > "$root/lib/config/uci.sh"
     # Our feed, as its two packages ship it.
-    cp -a "$OWRT_FEED/." "$root/"
+    for pkg in "${OWRT_FEED[@]}"; do cp -a "$pkg/." "$root/"; done
     if [ -n "$so" ]; then
         mkdir -p "$root/usr/lib/collectd"
         ln -sf "/host$so" "$root/usr/lib/collectd/conntrack_nft.so"
