@@ -21,6 +21,8 @@
 # made in a temporary folder and renamed when complete. The build itself runs in that tree.
 # CTNFT_REQUIRE_KERNEL_TESTS=1 (CI): what is missing fails instead of skipping (exit 77).
 set -euo pipefail
+# The first existing file of a glob, or nothing (no `ls | head`: an early-exit pipe).
+first_file() { [ -e "$1" ] && printf '%s\n' "$1"; return 0; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${CTNFT_SHARED_DIR:-$root/../shared}
 cache=${CTNFT_CACHE_DIR:-/var/cache/conntrack-nft}
@@ -226,7 +228,7 @@ substitute_sources() {
         -e 's/^PKG_HASH:=.*/PKG_HASH:=skip\nPKG_FIXUP:=autoreconf/'
     # collectd 5.12.0: Debian's orig tarball (a GitHub tag archive: no configure, top folder
     # collectd-collectd-5.12.0), which scripts/install-deps.sh puts in the cache.
-    collectd_tar=$(ls "$cache"/collectd_5.12.0.orig.tar.* 2>/dev/null | head -n 1 || true)
+    collectd_tar=$(first_file "$cache"/collectd_5.12.0.orig.tar.*)
     [ -n "$collectd_tar" ] || skip_or_fail "no collectd_5.12.0.orig.tar.* in $cache (scripts/install-deps.sh fetches it with apt-get source)"
     cp "$collectd_tar" "$t/dl/"
     local cmk=$t/feeds/packages/utils/collectd/Makefile
@@ -363,7 +365,7 @@ prepare_all() {
 
 owmake_once() {  # target ipk-glob
     local ipk
-    ipk=$(find "$tree/bin" -name "$2" -newer "$tree/.ctnft-wrapper" 2>/dev/null | head -n 1)
+    ipk=$(find "$tree/bin" -name "$2" -newer "$tree/.ctnft-wrapper" -print -quit 2>/dev/null)
     if [ -n "$ipk" ]; then say "make $1: skipped, $(basename "$ipk") is there"; return 0; fi
     owmake "$1"
 }
@@ -395,7 +397,7 @@ build_packages() {
 build_plugin() {
     # The plugin's copy of collectd's headers comes from the tarball collectd's package used: here
     # Debian's (see substitute_sources), so its name and hash are overridden like collectd's own.
-    local extra=(COLLECTD_SOURCE="$(basename "$(ls "$tree"/dl/collectd_5.12.0.orig.tar.* | head -n 1)")" COLLECTD_HASH=skip)
+    local extra=(COLLECTD_SOURCE="$(basename "$(first_file "$tree"/dl/collectd_5.12.0.orig.tar.*)")" COLLECTD_HASH=skip)
     if [ "$1" = dist ]; then
         local tarball hash
         read -r tarball hash < <(DIST_DIR=$ow/dist "$root/scripts/dist.sh")

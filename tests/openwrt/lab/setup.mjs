@@ -13,7 +13,7 @@ import { launch, watch, login, check, failed, same, parseUci, until } from './br
 const [root, uciFile, shot] = process.argv.slice(2);
 const SID = 'collectd_conntrack_nft';
 const cbid = (o) => `cbid.luci_statistics.${SID}.${o}`;
-const files = path.join(root, 'openwrt-feed/collectd-mod-conntrack-nft/files');
+const files = path.join(root, 'openwrt-feed/luci-app-statistics-conntrack-nft/files');
 
 // ---- what the plugin accepts and documents ---------------------------------------------------
 const configCpp = fs.readFileSync(path.join(root, 'plugin/plugin_config.cpp'), 'utf8');
