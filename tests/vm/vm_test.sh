@@ -70,5 +70,11 @@ esac
 # demand). PER_TEST_TIMEOUT bounds each script in the guest.
 # Malta: the 4kc-malta kernel (no HIGHMEM) uses 256 MiB.
 mem=1024; [ "$arch" = mipsel ] && mem=256
+# The OpenWrt sources (the fw4 group) by their real path: ../shared may be a symlink into a folder
+# the guest has of its own (a clone in /tmp: the guest's /tmp is a fresh tmpfs).
+if [ -z "${OWRT_SRC:-}" ] && [ -d "$root/../shared/openwrt-src" ]; then
+    OWRT_SRC=$(cd "$root/../shared/openwrt-src" && pwd -P)
+    export OWRT_SRC
+fi
 exec "$here/run.sh" --arch "$arch" --smp "${CTNFT_VM_SMP:-1}" --mem "$mem" --timeout "$(( ${CTNFT_VM_TIMEOUT:-1530} - 30 ))" \
-    --env PER_TEST_TIMEOUT -- bash "$here/suite.sh" "${scripts[@]}"
+    --env PER_TEST_TIMEOUT --env OWRT_SRC -- bash "$here/suite.sh" "${scripts[@]}"
