@@ -28,7 +28,8 @@ flock 9
 # What the tree was built from: commits, LuCI tarballs, this script and its commit list.
 fingerprint() {
     cat "$HERE/commits.sh" "$0"
-    for v in "${LUCI_VERSIONS[@]}"; do stat -c '%n %s %Y' "$SRC/luci-$v.tar.gz"; done
+    # Names without their folder: the VM lab's guest reaches the same files by another path.
+    for v in "${LUCI_VERSIONS[@]}"; do echo "luci-$v.tar.gz $(stat -c '%s %Y' "$SRC/luci-$v.tar.gz")"; done
 }
 WANT=$(fingerprint | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$OUT/.done" 2>/dev/null)" = "$WANT" ]; then
