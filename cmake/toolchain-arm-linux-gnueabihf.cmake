@@ -5,18 +5,7 @@
 #   apt-get install g++-arm-linux-gnueabihf libnftnl-dev:armhf libmnl-dev:armhf
 #   (after dpkg --add-architecture armhf && apt-get update; tests/vm/prepare.sh armhf does it)
 # Use: cmake -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-arm-linux-gnueabihf.cmake ...
-set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR arm)
 set(_triple arm-linux-gnueabihf)
 set(_multiarch arm-linux-gnueabihf)
-
-set(CMAKE_C_COMPILER ${_triple}-gcc)
-set(CMAKE_CXX_COMPILER ${_triple}-g++)
-
-# pkg-config must only see the target's .pc files, never the build machine's.
-set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/${_multiarch}/pkgconfig:/usr/share/pkgconfig")
-set(ENV{PKG_CONFIG_PATH} "")
-set(CMAKE_LIBRARY_ARCHITECTURE ${_multiarch})
-
-# Programs run on the build machine; libraries and headers are the target's.
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+include(${CMAKE_CURRENT_LIST_DIR}/debian-cross.cmake)

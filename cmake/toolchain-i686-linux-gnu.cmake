@@ -6,20 +6,8 @@
 #   (after dpkg --add-architecture i386 && apt-get update)
 # Use: cmake -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-i686-linux-gnu.cmake ...
 # (g++-multilib's -m32 would do too, but it conflicts with the aarch64 cross compilers.)
-set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR i686)
 set(_triple i686-linux-gnu)
 # Debian's multiarch name for the same ABI.
 set(_multiarch i386-linux-gnu)
-
-set(CMAKE_C_COMPILER ${_triple}-gcc)
-set(CMAKE_CXX_COMPILER ${_triple}-g++)
-
-# Multiarch: the target's libraries live in /usr/lib/i386-linux-gnu, headers are shared.
-# pkg-config must only see the target's .pc files, never the build machine's.
-set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/${_multiarch}/pkgconfig:/usr/share/pkgconfig")
-set(ENV{PKG_CONFIG_PATH} "")
-set(CMAKE_LIBRARY_ARCHITECTURE ${_multiarch})
-
-# Programs run on the build machine; libraries and headers are the target's.
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+include(${CMAKE_CURRENT_LIST_DIR}/debian-cross.cmake)
